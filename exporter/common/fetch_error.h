@@ -1,0 +1,52 @@
+// FetchError: the value a failed upstream request becomes.
+//
+// Failures on the walk are values, never exceptions: the client and the decoder return a FetchError,
+// the walker decides from its kind and code whether to retry, and the metrics stage counts it under
+// tencent_live_api_errors_total{code=CodeLabel()}. A default-constructed FetchError means "no error".
+// Plain value type; safe to copy between threads.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace tle {
+
+enum class ErrorKind {
+  kNone,     // success
+  kApi,      // the API answered ErrorCode != 0; code holds the ErrorCode
+  kHttp,     // HTTP status other than 200; code holds the status
+  kNetwork,  // connection refused/reset/closed
+  kTimeout,  // no complete answer within request_timeout
+  kTls,      // TLS handshake or certificate verification failed
+  kDecode,   // the answer was not a valid get_room_list answer
+};
+
+struct FetchError {
+  ErrorKind kind = ErrorKind::kNone;
+  std::int64_t code = 0;   // ErrorCode for kApi, HTTP status for kHttp
+  std::string message;     // ErrorInfo or a short description; never contains secrets
+  std::string request_id;  // RequestId of the answer, when there was one
+
+  bool ok() const { return kind == ErrorKind::kNone; }
+
+  // The `code` label of tencent_live_api_errors_total: "100001", "http_502", "network", "timeout",
+  // "tls" or "decode".
+  std::string CodeLabel() const;
+};
+
+// What a client should do about an error (see README "Failure handling").
+enum class ErrorAction {
+  kRetry,         // transient: retry with exponential backoff and jitter
+  kRenewUserSig,  // 70001: mint a new UserSig, retry once
+  kRateLimited,   // 60007/60011/60018/60019: back off and lower the request rate for a while
+  kBackOffLong,   // 70050: too many UserSig checks, wait a minute
+  kFatal,         // configuration or request error: do not retry
+};
+
+ErrorAction ClassifyError(const FetchError& error);
+
+// A one-line hint for an operator about a non-retryable error ("wrong secret key or sdkappid", ...);
+// empty when there is nothing more to say than the ErrorInfo.
+std::string LikelyCause(const FetchError& error);
+
+}  // namespace tle

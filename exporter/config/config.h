@@ -1,0 +1,82 @@
+// The config stage: YAML text -> Config, or a ConfigError naming file, line, column and key.
+//
+// yaml-cpp stays inside config.cc. Config is a plain value; once loaded it is immutable and may be
+// read from any thread. Secrets are held in AppConfig::credential and never printed by anything here.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tle {
+
+using Duration = std::chrono::milliseconds;
+
+// Every key of `defaults:`; each app may override any of them.
+struct WalkSettings {
+  Duration interval = std::chrono::seconds(60);
+  Duration request_timeout = std::chrono::seconds(10);
+  int page_size = 20;    // 1..20
+  double max_qps = 10;   // > 0; above 10 only with allow_qps_above_limit
+  bool allow_qps_above_limit = false;
+  int max_retries = 3;   // 0..100
+  int max_pages = 10000; // >= 1
+  int max_room_series = 1000;  // 0 = all
+  Duration stale_after = std::chrono::minutes(5);
+  Duration usersig_ttl = std::chrono::hours(24);
+};
+
+struct Credential {
+  enum class Kind { kSecretKey, kStaticUserSig };
+  Kind kind = Kind::kSecretKey;
+  std::string value;  // the secret key, or the static UserSig; never logged
+};
+
+struct AppConfig {
+  std::int64_t sdkappid = 0;
+  std::string region;    // the region key, when given
+  std::string endpoint;  // scheme://host[:port], from region or endpoint
+  std::string identifier;
+  Credential credential;
+  std::string ca_file;
+  bool insecure_skip_verify = false;
+  WalkSettings walk;
+};
+
+struct Config {
+  std::string file;  // where it came from, for messages
+  std::vector<AppConfig> apps;
+
+  // "N apps (1400000000 singapore, ...)": the --config.check summary. Holds no secret.
+  std::string Summary() const;
+};
+
+// A mistake in the config: what() is one line, "FILE:LINE:COLUMN: KEY: what is wrong".
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Looks up an environment variable; the default reads the process environment.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+EnvLookup ProcessEnv();
+
+// Parses config text. `file` names it in messages and anchors relative secret_key_file paths.
+// REQUIRES: nothing; throws ConfigError on any mistake.
+Config ParseConfig(std::string_view text, const std::string& file, const EnvLookup& env);
+
+// Reads and parses a config file; throws ConfigError (also when the file cannot be read).
+Config LoadConfigFile(const std::string& path, const EnvLookup& env = ProcessEnv());
+
+// "30s", "5m", "1h30m", "250ms": Prometheus duration syntax; nullopt when malformed.
+std::optional<Duration> ParseDuration(std::string_view text);
+
+// The API host for a region key ("singapore" -> "https://adminapisgp.im.qcloud.com"); nullopt if unknown.
+std::optional<std::string> RegionEndpoint(std::string_view region);
+
+}  // namespace tle
