@@ -1005,6 +1005,10 @@ void Simulator::Impl::Start() {
     return new httplib::ThreadPool(kServerThreads);
   };
   server_->set_keep_alive_max_count(1000);
+  // Headers and body leave in separate send()s: without TCP_NODELAY the body
+  // waits for the client's delayed ACK, a ~40 ms latency the real API has no
+  // reason to share.
+  server_->set_tcp_nodelay(true);
   server_->set_keep_alive_timeout(2);
   server_->set_payload_max_length(1 << 20);
   server_->Post(kApiPath,

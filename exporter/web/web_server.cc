@@ -121,6 +121,9 @@ class WebServer::Impl {
 
   void Routes() {
     server_->set_keep_alive_max_count(100);
+    // Headers and body go out in separate send()s: with Nagle on, the body of
+    // a small response waits for the scraper's delayed ACK (~40 ms).
+    server_->set_tcp_nodelay(true);
     server_->set_payload_max_length(1 << 16);
     server_->set_pre_routing_handler([this](const httplib::Request&,
                                             httplib::Response& res) {
