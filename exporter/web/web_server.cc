@@ -66,6 +66,9 @@ bool AcceptsGzip(const std::string& accept_encoding) {
   return false;
 }
 
+// Worker threads when --web.max-requests is 0 (no limit).
+constexpr std::size_t kUnlimitedThreads = 64;
+
 class WebServer::Impl {
  public:
   Impl(WebOptions options, WebBackend& backend)
@@ -80,6 +83,17 @@ class WebServer::Impl {
                                "\" (want host:port or :port)");
     }
     server_ = std::make_unique<httplib::Server>();
+    // httplib gives each connection a pool thread for as long as it is kept
+    // alive. Its default pool (8 threads here) let 8 keep-alive scrapers
+    // starve the 9th for seconds; one thread per allowed request, plus a few
+    // so that the ones past the limit get their 503 instead of waiting.
+    std::size_t threads =
+        options_.max_requests > 0
+            ? static_cast<std::size_t>(options_.max_requests) + 4
+            : kUnlimitedThreads;
+    server_->new_task_queue = [threads] {
+      return new httplib::ThreadPool(threads);
+    };
     Routes();
     if (port == 0) {
       port_ = server_->bind_to_any_port(host);
