@@ -6,6 +6,7 @@
 #include <clocale>
 #include <fstream>
 #include <locale>
+#include <random>
 #include <sstream>
 
 #include "exporter/metrics/exposition_cache.h"
@@ -172,6 +173,24 @@ TEST_CASE(
   // Both scrapes share the same static bytes.
   CHECK(plain.shared == gz.shared);
   CHECK(Inflate(Gzip("hello")) == "hello");
+}
+
+TEST_CASE("deflate output grows past its first guess and stays one member") {
+  // Incompressible bytes: the output outgrows the initial (input / 8) buffer
+  // several times over, in pieces and across the full flush.
+  std::mt19937 rng(7);
+  std::string noise(300000, '\0');
+  for (char& c : noise) c = static_cast<char>(rng() & 0xFF);
+  std::vector<std::string_view> pieces = {
+      std::string_view(noise).substr(0, 1000), std::string_view(),
+      std::string_view(noise).substr(1000)};
+  DeflatedPart first = Deflate(pieces, false);
+  DeflatedPart second = Deflate(std::string_view("tail\n"), true);
+  CHECK(first.data.size() > noise.size() / 8 + 4096);
+  std::string member =
+      GzipHeader() + first.data + second.data + GzipTrailer(first, second);
+  CHECK(Inflate(member) == noise + "tail\n");
+  CHECK(Inflate(Gzip("")).empty());
 }
 
 TEST_CASE("a stale snapshot leaves the body; a fresh one comes back") {

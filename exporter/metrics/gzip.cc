@@ -21,12 +21,14 @@ DeflatedPart Deflate(const std::vector<std::string_view>& pieces, bool final,
   }
   std::size_t total = 0;
   for (std::string_view piece : pieces) total += piece.size();
-  out.data.resize(deflateBound(&zs, static_cast<uLong>(total)) + 64);
-  zs.next_out = reinterpret_cast<Bytef*>(out.data.data());
-  zs.avail_out = static_cast<uInt>(out.data.size());
+  // The output grows as needed from about what exposition text compresses to
+  // (~8%): sizing it to deflateBound (more than the input) up front would
+  // touch, and hold, as much memory again as the text itself.
+  out.data.resize(total / 8 + 4096);
+  std::size_t produced = 0;
   uLong crc = crc32(0, nullptr, 0);
   int rc = Z_OK;
-  for (std::size_t i = 0; i <= pieces.size(); ++i) {
+  for (std::size_t i = 0; i <= pieces.size() && rc != Z_STREAM_ERROR; ++i) {
     bool last = i == pieces.size();
     std::string_view piece = last ? std::string_view() : pieces[i];
     zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(piece.data()));
@@ -36,10 +38,16 @@ DeflatedPart Deflate(const std::vector<std::string_view>& pieces, bool final,
                   static_cast<uInt>(piece.size()));
     }
     int flush = last ? (final ? Z_FINISH : Z_FULL_FLUSH) : Z_NO_FLUSH;
-    rc = deflate(&zs, flush);
-    if (zs.avail_in != 0 || rc == Z_STREAM_ERROR) break;
+    // zlib's loop: call deflate until it leaves output space unused, which
+    // means it consumed all input (and, when flushing, wrote all of it).
+    do {
+      if (produced == out.data.size()) out.data.resize(out.data.size() * 2);
+      zs.next_out = reinterpret_cast<Bytef*>(out.data.data() + produced);
+      zs.avail_out = static_cast<uInt>(out.data.size() - produced);
+      rc = deflate(&zs, flush);
+      produced = out.data.size() - zs.avail_out;
+    } while (zs.avail_out == 0 && rc != Z_STREAM_ERROR);
   }
-  std::size_t produced = out.data.size() - zs.avail_out;
   deflateEnd(&zs);
   if (rc != (final ? Z_STREAM_END : Z_OK))
     throw std::runtime_error("deflate failed");

@@ -183,7 +183,15 @@ RenderedSnapshot RenderSnapshot(const Snapshot& snapshot, int max_room_series) {
               Gauge(std::move(labels), static_cast<double>(room.create_time)));
           break;
       }
-      if (batch.size() == kBatch) Flush(family, &batch, &text);
+      if (batch.size() == kBatch) {
+        Flush(family, &batch, &text);
+        // Size the family's text from its first batch (plus 10%): letting it
+        // double as it grows would, for the largest family, hold up to twice
+        // its size and copy it at every step.
+        if (i + 1 == kBatch) {
+          text.reserve(text.size() / kBatch * room_series / 10 * 11);
+        }
+      }
     }
     if (!batch.empty()) Flush(family, &batch, &text);
     out.series += room_series;
