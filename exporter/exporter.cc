@@ -1,5 +1,9 @@
 #include "exporter/exporter.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <chrono>
 #include <ctime>
 #include <sstream>
@@ -72,6 +76,17 @@ std::string FormatTime(double unix_seconds) {
   return buf;
 }
 
+// The walk's rooms and the previous body were just freed: hand free pages back
+// to the kernel. glibc keeps freed memory in per-thread arenas otherwise, and
+// with the walker and a few dozen web threads each holding some, RSS after 100
+// walks of 10,000 rooms was 1.9x RSS after one. Once per walk; takes
+// milliseconds.
+void ReleaseFreeMemory() {
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+}
+
 }  // namespace
 
 RoomSourceFactory HttpRoomSourceFactory() {
@@ -122,6 +137,7 @@ std::unique_ptr<Exporter::App> Exporter::MakeApp(const AppConfig& config) {
         snapshot.reset();  // the rooms are not kept: the rendered text is all
                            // /metrics needs
         cache_.Update(std::move(rendered), stale_seconds);
+        ReleaseFreeMemory();
         std::lock_guard<std::mutex> lock(raw->mutex);
         raw->has_snapshot = true;
         raw->rooms = rooms;

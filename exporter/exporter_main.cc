@@ -2,6 +2,9 @@
 // the library.
 #include <pthread.h>
 #include <signal.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <cstdio>
 #include <cstring>
@@ -136,6 +139,16 @@ std::string ParseFlags(int argc, char** argv, Flags* flags, bool* exit_now) {
 }  // namespace
 
 int main(int argc, char** argv) {
+#ifdef __GLIBC__
+  // Freeze glibc's mmap threshold at its 128 KiB default. Left dynamic, it
+  // rises to the size of the largest block freed so far (the multi-MiB
+  // exposition text of the last walk), after which every scrape thread's
+  // arena keeps megabytes of freed memory it never returns: RSS wandered
+  // between 17 and 25 MiB over 100 walks of 10,000 rooms. Fixed, large blocks
+  // go back to the kernel when freed and small ones are trimmed at 128 KiB.
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+  mallopt(M_ARENA_MAX, 2);
+#endif
   Flags flags;
   bool exit_now = false;
   std::string error = ParseFlags(argc, argv, &flags, &exit_now);
