@@ -76,6 +76,13 @@ std::string FormatTime(double unix_seconds) {
 
 RoomSourceFactory HttpRoomSourceFactory() {
   return [](const AppConfig& app) {
+    if (app.insecure_skip_verify) {
+      Log(LogLevel::kWarn,
+          "insecure_skip_verify: the upstream's TLS certificate is not "
+          "verified",
+          {{"sdkappid", std::to_string(app.sdkappid)},
+           {"endpoint", app.endpoint}});
+    }
     return std::make_unique<HttpRoomSource>(app);
   };
 }

@@ -14,6 +14,7 @@
 #include "exporter/common/log.h"
 #include "exporter/common/version.h"
 #include "exporter/config/config.h"
+#include "exporter/config/web_config.h"
 #include "exporter/exporter.h"
 #include "exporter/simulator/simulator.h"
 #include "exporter/web/web_server.h"
@@ -161,6 +162,11 @@ int main(int argc, char** argv) {
   std::unique_ptr<tle::Simulator> simulator;
   tle::Config config;
   tle::ConfigLoader loader;
+  // A reload re-reads the web config too; a bad one refuses the whole reload.
+  tle::WebServer* web_server = nullptr;
+  auto reload_web_config = [&web_server] {
+    if (web_server != nullptr) web_server->ReloadWebConfig();
+  };
   try {
     if (flags.demo) {
       tle::SimulatorOptions options;
@@ -177,14 +183,24 @@ int main(int argc, char** argv) {
       app.walk.interval = std::chrono::seconds(10);
       config.file = "(demo)";
       config.apps.push_back(app);
+      loader = [config, reload_web_config] {
+        reload_web_config();
+        return config;
+      };
       tle::Log(tle::LogLevel::kInfo, "demo: embedded simulator started",
                {{"endpoint", simulator->endpoint()},
                 {"rooms", std::to_string(options.rooms)}});
     } else {
       std::string path = flags.config_file;
-      loader = [path] { return tle::LoadConfigFile(path); };
+      loader = [path, reload_web_config] {
+        tle::Config loaded = tle::LoadConfigFile(path);
+        reload_web_config();
+        return loaded;
+      };
       config = loader();
       if (flags.config_check) {
+        if (!flags.web.web_config_file.empty())
+          tle::LoadWebConfigFile(flags.web.web_config_file);
         std::printf("%s: OK: %s\n", path.c_str(), config.Summary().c_str());
         return 0;
       }
@@ -204,6 +220,7 @@ int main(int argc, char** argv) {
             {"apps", std::to_string(config.apps.size())}});
   tle::Exporter exporter(config, tle::HttpRoomSourceFactory(), loader);
   tle::WebServer server(flags.web, exporter);
+  web_server = &server;
   try {
     server.Start();
   } catch (const std::exception& e) {
