@@ -96,6 +96,57 @@ std::string OpenSslError() {
 class TlsMaterial {
  public:
   explicit TlsMaterial(const TlsServerConfig& config) : config_(config) {
+    try {
+      Load(config);
+    } catch (...) {
+      Free();  // the destructor does not run when a constructor throws
+      throw;
+    }
+  }
+  ~TlsMaterial() { Free(); }
+  TlsMaterial(const TlsMaterial&) = delete;
+  TlsMaterial& operator=(const TlsMaterial&) = delete;
+
+  const TlsServerConfig& config() const { return config_; }
+
+  // Sets this material on one connection (called from the ClientHello
+  // callback, before version negotiation and certificate selection).
+  bool ApplyTo(SSL* ssl) const {
+    if (SSL_use_cert_and_key(ssl, cert_, key_, chain_, 1) != 1) return false;
+    SSL_set_min_proto_version(
+        ssl, config_.tls13_minimum ? TLS1_3_VERSION : TLS1_2_VERSION);
+    SSL_set_verify(ssl, VerifyMode(), VerifyCallback());
+    if (store_ != nullptr) {
+      if (SSL_set1_verify_cert_store(ssl, store_) != 1) return false;
+      STACK_OF(X509_NAME)* names = SSL_dup_CA_list(ca_names_);
+      if (names != nullptr) SSL_set_client_CA_list(ssl, names);
+    }
+    return true;
+  }
+
+ private:
+  int VerifyMode() const {
+    switch (config_.client_auth_type) {
+      case ClientAuthType::kNoClientCert:
+        return SSL_VERIFY_NONE;
+      case ClientAuthType::kRequestClientCert:
+      case ClientAuthType::kVerifyClientCertIfGiven:
+        return SSL_VERIFY_PEER;
+      case ClientAuthType::kRequireAnyClientCert:
+      case ClientAuthType::kRequireAndVerifyClientCert:
+        return SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+    }
+    return SSL_VERIFY_NONE;
+  }
+  // The two types that ask for a certificate without checking it accept any.
+  SSL_verify_cb VerifyCallback() const {
+    bool any =
+        config_.client_auth_type == ClientAuthType::kRequestClientCert ||
+        config_.client_auth_type == ClientAuthType::kRequireAnyClientCert;
+    return any ? AcceptAny : nullptr;
+  }
+
+  void Load(const TlsServerConfig& config) {
     std::unique_ptr<BIO, decltype(&BIO_free)> cert_bio(
         BIO_new_file(config.cert_file.c_str(), "r"), &BIO_free);
     if (!cert_bio) Fail("cert_file", config.cert_file);
@@ -124,54 +175,19 @@ class TlsMaterial {
       if (ca_names_ == nullptr) Fail("client_ca_file", config.client_ca_file);
     }
   }
-  ~TlsMaterial() {
+  void Free() {
     if (cert_ != nullptr) X509_free(cert_);
     if (chain_ != nullptr) sk_X509_pop_free(chain_, X509_free);
     if (key_ != nullptr) EVP_PKEY_free(key_);
     if (store_ != nullptr) X509_STORE_free(store_);
     if (ca_names_ != nullptr) sk_X509_NAME_pop_free(ca_names_, X509_NAME_free);
-  }
-  TlsMaterial(const TlsMaterial&) = delete;
-  TlsMaterial& operator=(const TlsMaterial&) = delete;
-
-  // Sets this material on one connection (called from the ClientHello
-  // callback, before version negotiation and certificate selection).
-  bool ApplyTo(SSL* ssl) const {
-    if (SSL_use_cert_and_key(ssl, cert_, key_, chain_, 1) != 1) return false;
-    SSL_set_min_proto_version(
-        ssl, config_.tls13_minimum ? TLS1_3_VERSION : TLS1_2_VERSION);
-    int mode = SSL_VERIFY_NONE;
-    SSL_verify_cb callback = nullptr;
-    switch (config_.client_auth_type) {
-      case ClientAuthType::kNoClientCert:
-        break;
-      case ClientAuthType::kRequestClientCert:
-        mode = SSL_VERIFY_PEER;
-        callback = AcceptAny;
-        break;
-      case ClientAuthType::kRequireAnyClientCert:
-        mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
-        callback = AcceptAny;
-        break;
-      case ClientAuthType::kVerifyClientCertIfGiven:
-        mode = SSL_VERIFY_PEER;
-        break;
-      case ClientAuthType::kRequireAndVerifyClientCert:
-        mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
-        break;
-    }
-    if (store_ != nullptr) {
-      if (SSL_set1_verify_cert_store(ssl, store_) != 1) return false;
-      STACK_OF(X509_NAME)* names = SSL_dup_CA_list(ca_names_);
-      if (names != nullptr) SSL_set_client_CA_list(ssl, names);
-    }
-    SSL_set_verify(ssl, mode, callback);
-    return true;
+    cert_ = nullptr;
+    chain_ = nullptr;
+    key_ = nullptr;
+    store_ = nullptr;
+    ca_names_ = nullptr;
   }
 
-  const TlsServerConfig& config() const { return config_; }
-
- private:
   [[noreturn]] static void Fail(const char* key, const std::string& path) {
     throw std::runtime_error("tls_server_config." + std::string(key) +
                              ": cannot load " + path + ": " + OpenSslError());
