@@ -246,14 +246,19 @@ def overview():
                    [target("tencent_live_walk_pages{%s}" % SEL, "{{sdkappid}}")]),
         timeseries("Snapshot age", "Time since the last complete walk ended, per app.", "s",
                    [target("time() - tencent_live_last_success_timestamp_seconds{%s}" % SEL,
-                           "{{sdkappid}}")]),
+                           "{{sdkappid}}")], w=8),
         timeseries("Walks and walk failures", "Walks started per minute, and walks that did not "
                    "complete per minute by reason.", "suffix: walks/min",
                    [target("60 * sum by (sdkappid) (rate(tencent_live_walks_total{%s}"
                            "[$__rate_interval]))" % SEL, "{{sdkappid}} started"),
                     target("60 * sum by (sdkappid, reason) (rate(tencent_live_walk_failures_total"
                            "{%s}[$__rate_interval]))" % SEL, "{{sdkappid}} failed: {{reason}}",
-                           ref="B")]),
+                           ref="B")], w=8),
+        timeseries("Rooms rejected", "Rooms dropped from answer pages per minute, by reason: "
+                   "missing_room_id, bad_field (a field of the wrong type), duplicate (a room "
+                   "seen twice in one walk because rankings moved).", "suffix: rooms/min",
+                   [target("60 * sum by (sdkappid, reason) (rate(tencent_live_rooms_rejected_total"
+                           "{%s}[$__rate_interval]))" % SEL, "{{sdkappid}} {{reason}}")], w=8),
 
         row("API"),
         timeseries("API request rate", "Requests sent to the upstream API per second, per app "
