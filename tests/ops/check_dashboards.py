@@ -6,7 +6,8 @@ variables; every panel on ${datasource}, with a title, a description and a unit;
 is defined; `$__rate_interval` as the range of every rate/irate/increase; counters (*_total and
 histogram *_bucket/_count/_sum series) only inside rate/irate/increase; every metric name is one the
 exporter exports (the list below is copied from the contract) or one the recording rules record; no
-overlapping panels inside the 24-column grid; every PromQL expression parses.
+overlapping panels inside the 24-column grid; every PromQL expression parses; the JSON is what
+dashboards/generate.py writes; the Grafana provisioning files have the expected shape.
 
 Parsing: Debian's promtool 2.42 has no command that parses a bare PromQL expression, so every panel
 query and every label_values() selector of a variable is put, with the Grafana variables replaced by
@@ -285,6 +286,30 @@ def recorded_names(root):
     return names
 
 
+def check_provisioning(root):
+    """The Grafana provisioning files have the shape a stock Grafana expects."""
+    errors = []
+    base = os.path.join(root, "dashboards", "provisioning")
+    sources = glob.glob(os.path.join(base, "datasources", "*.yml"))
+    providers = glob.glob(os.path.join(base, "dashboards", "*.yml"))
+    if not sources or not providers:
+        return [f"{base}: needs datasources/*.yml and dashboards/*.yml"]
+    for path in sources + providers:
+        with open(path, encoding="utf-8") as f:
+            doc = yaml.safe_load(f) or {}
+        name = os.path.relpath(path, root)
+        if doc.get("apiVersion") != 1:
+            errors.append(f"{name}: apiVersion must be 1")
+        if path in sources:
+            if not any(d.get("type") == "prometheus" and d.get("url") and d.get("name")
+                       for d in doc.get("datasources", [])):
+                errors.append(f"{name}: no Prometheus data source with name and url")
+        elif not any(p.get("type") == "file" and p.get("name") and
+                     (p.get("options") or {}).get("path") for p in doc.get("providers", [])):
+            errors.append(f"{name}: no file provider with a name and options.path")
+    return errors
+
+
 def check_all(root):
     errors = []
     known = EXPORTED | recorded_names(root)
@@ -308,6 +333,7 @@ def check_all(root):
         errors += e
         exprs += x
     errors += parse_with_promtool(exprs)
+    errors += check_provisioning(root)
     gen = subprocess.run([sys.executable, os.path.join(root, "dashboards", "generate.py"), "--check"],
                          capture_output=True, text=True)
     if gen.returncode != 0:
