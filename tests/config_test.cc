@@ -481,6 +481,20 @@ TEST_CASE("YAML syntax errors and unreadable files", "[config]") {
         "t.yml: config: larger than 1 MiB");
 }
 
+TEST_CASE("deep nesting and aliases are refused, not crashed on", "[config]") {
+  CHECK(ParseError(std::string(200000, '[')) ==
+        "t.yml:1:1: yaml: nested too deeply");
+  std::string blocks;
+  for (int i = 0; i < 1400; ++i) blocks += std::string(i, ' ') + "k:\n";
+  CHECK(ParseError(blocks) == "t.yml:499:501: yaml: nested too deeply");
+  CHECK(ParseError("apps: &x [*x, *x]\n") ==
+        "t.yml:1:7: apps[0]: must be a map with sdkappid, region, ..., got a "
+        "list");
+  CHECK(ParseError("apps:\n  - &a {sdkappid: 1, region: china, identifier: a, "
+                   "usersig: s}\n  - *a\n") ==
+        "t.yml:2:19: apps[1].sdkappid: duplicate: 1 is also apps[0]");
+}
+
 TEST_CASE("messages stay on one line", "[config]") {
   const std::string error = ParseError(kApp + "    \"bad\\nkey\": 1\n");
   CHECK(error == "t.yml:6:5: apps[0].bad\\x0akey: unknown key");

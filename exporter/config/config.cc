@@ -7,6 +7,7 @@
 
 #include "exporter/config/config.h"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -649,6 +650,8 @@ Config Parser::Parse(std::string_view text) {
   YAML::Node root;
   try {
     root = YAML::Load(std::string(text));
+  } catch (const YAML::DeepRecursion& e) {
+    Fail(e.mark, "yaml", "nested too deeply");
   } catch (const YAML::Exception& e) {
     Fail(e.mark, "yaml", "syntax error: " + e.msg);
   }
