@@ -3,7 +3,9 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <string>
 
 namespace tle {
@@ -493,6 +495,32 @@ TEST_CASE("deep nesting and aliases are refused, not crashed on", "[config]") {
   CHECK(ParseError("apps:\n  - &a {sdkappid: 1, region: china, identifier: a, "
                    "usersig: s}\n  - *a\n") ==
         "t.yml:2:19: apps[1].sdkappid: duplicate: 1 is also apps[0]");
+}
+
+TEST_CASE("the example configs under config/ are valid", "[config]") {
+  const std::string dir = std::string(TLE_SOURCE_DIR) + "/config";
+  const Config demo = LoadConfigFile(
+      dir + "/demo.yml", FakeEnv({{"TENCENT_LIVE_SECRET_KEY", "k"}}));
+  CHECK(demo.Summary() == "1 app: 1400000000 (http://127.0.0.1:8080)");
+  CHECK(demo.apps[0].identifier == "administrator");
+
+  // The full example names /run/secrets/...; point it at the fixture instead.
+  std::ifstream in(dir + "/tencent_live_exporter.yml");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  std::string text = buffer.str();
+  const std::string secret_path = "/run/secrets/tencent_live_key";
+  const auto at = text.find(secret_path);
+  REQUIRE(at != std::string::npos);
+  text.replace(at, secret_path.size(), kDir + "/secret.key");
+  const Config full =
+      ParseConfig(text, dir + "/tencent_live_exporter.yml",
+                  FakeEnv({{"TENCENT_LIVE_SECRET_KEY_2", "k2"}}));
+  CHECK(full.Summary() ==
+        "2 apps: 1400000000 (singapore), 1400000001 "
+        "(https://adminapisgp.im.qcloud.com:443)");
+  CHECK(full.apps[0].walk.interval == seconds(60));
+  CHECK(full.apps[1].walk.interval == minutes(2));
 }
 
 TEST_CASE("messages stay on one line", "[config]") {
