@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -384,6 +385,16 @@ TEST_CASE("credentials: exactly one, and it must resolve", "[config]") {
       ParseConfig(base + "    secret_key_file: " + kDir + "/secret.key\n",
                   "elsewhere/t.yml", ProcessEnv());
   CHECK(config.apps[0].credential.value == kFileSecret);
+
+  const EnvLookup process = ProcessEnv();
+  CHECK(process("TLE_CONFIG_TEST_SURELY_UNSET") == std::nullopt);
+  REQUIRE(setenv("TLE_CONFIG_TEST_KEY", "from-process", 1) == 0);
+  CHECK(process("TLE_CONFIG_TEST_KEY") == std::string("from-process"));
+  CHECK(ParseConfig(base + "    secret_key_env: TLE_CONFIG_TEST_KEY\n", "t.yml",
+                    process)
+            .apps[0]
+            .credential.value == "from-process");
+  unsetenv("TLE_CONFIG_TEST_KEY");
 }
 
 TEST_CASE("missing keys are reported at the app", "[config]") {
