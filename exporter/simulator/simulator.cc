@@ -1004,9 +1004,19 @@ void Simulator::Impl::Start() {
   server_->new_task_queue = [] {
     return new httplib::ThreadPool(kServerThreads);
   };
+  // Headers and body go out in separate writes: without TCP_NODELAY each answer
+  // waits ~40 ms on Nagle and delayed ACKs.
+  server_->set_tcp_nodelay(true);
   server_->set_keep_alive_max_count(1000);
   server_->set_keep_alive_timeout(2);
   server_->set_payload_max_length(1 << 20);
+  // SO_REUSEADDR only: cpp-httplib's default also sets SO_REUSEPORT, which
+  // would let a second simulator share a port that is already taken instead of
+  // failing to bind.
+  server_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   server_->Post(kApiPath,
                 [this](const httplib::Request& req, httplib::Response& res) {
                   HandleGetRoomList(req, res);
