@@ -256,6 +256,10 @@ def check_kubernetes(f):
         service_ports = [p.get("name") for s in docs.get("Service", []) for p in s["spec"]["ports"]]
         f.check(all(e.get("port") in service_ports for e in monitor["spec"]["endpoints"]),
                 "kubernetes: ServiceMonitor endpoint port is not a Service port")
+        for job in shipped_job_names():
+            f.check(all(any(r.get("targetLabel") == "job" and r.get("replacement") == job
+                            for r in e.get("relabelings") or []) for e in monitor["spec"]["endpoints"]),
+                    f"kubernetes: ServiceMonitor should set job={job!r}, which the shipped alerts use")
 
     kustomization = yaml.safe_load((K8S_DIR / "kustomization.yaml").read_text(encoding="utf-8"))
     for resource in kustomization.get("resources", []):
@@ -397,6 +401,18 @@ def cmd_yaml():
 # ------------------------------------------------------------------------------------ promtool
 
 
+def shipped_job_names():
+    """The job names the shipped rules look for in up{job="..."} / absent(up{job="..."})."""
+    jobs = set()
+    for path in (ROOT / "config" / "prometheus").glob("*.y*ml"):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if isinstance(doc, dict) and isinstance(doc.get("groups"), list):
+            for group in doc["groups"]:
+                for rule in group.get("rules") or []:
+                    jobs.update(re.findall(r'\bup\{[^}]*job="([^"]+)"', str(rule.get("expr", ""))))
+    return jobs
+
+
 def cmd_promtool():
     f = Failures()
     config = COMPOSE_DIR / "prometheus.yml"
@@ -417,6 +433,13 @@ def cmd_promtool():
     targets = [t for job in prom.get("scrape_configs", []) for sc in job.get("static_configs", [])
                for t in sc.get("targets", [])]
     f.check(f"exporter:{DEFAULT_PORT}" in targets, "compose prometheus.yml should scrape the exporter")
+    # Alerts on `up` name the exporter's job: the compose job must carry that name.
+    exporter_jobs = {job["job_name"] for job in prom.get("scrape_configs", [])
+                     for sc in job.get("static_configs", [])
+                     if f"exporter:{DEFAULT_PORT}" in sc.get("targets", [])}
+    for job in sorted(shipped_job_names()):
+        f.check(job in exporter_jobs,
+                f"rules expect job={job!r}; compose scrapes the exporter as {sorted(exporter_jobs)}")
     f.check(any("alertmanager:9093" in t for am in prom.get("alerting", {}).get("alertmanagers", [])
                 for sc in am.get("static_configs", []) for t in sc.get("targets", [])),
             "compose prometheus.yml should send alerts to alertmanager:9093")
@@ -449,14 +472,20 @@ def cmd_prometheusrule():
     shipped_groups = []
     for path in sorted((ROOT / "config" / "prometheus").glob("*.y*ml")):
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if isinstance(doc, dict) and any("alert" in rule for g in doc.get("groups", [])
-                                         for rule in g.get("rules") or []):
+        if isinstance(doc, dict) and isinstance(doc.get("groups"), list):
             shipped_groups.extend(doc["groups"])
     alerts = [rule["alert"] for g in shipped_groups for rule in g.get("rules") or [] if "alert" in rule]
     f.check(alerts, "no shipped alert rules found in config/prometheus/")
     groups = (committed.get("spec") or {}).get("groups")
     f.check(groups == shipped_groups, "PrometheusRule groups differ from config/prometheus rules")
-    print(f"{len(alerts)} alerts in {len(shipped_groups)} groups: {', '.join(alerts)}")
+    records = [r["record"] for g in shipped_groups for r in g.get("rules") or [] if "record" in r]
+    print(f"{len(alerts)} alerts and {len(records)} recording rules in {len(shipped_groups)} groups: "
+          f"{', '.join(alerts)}")
+    # Every recording rule an alert reads must travel with it.
+    for g in groups or []:
+        for rule in g.get("rules") or []:
+            for name in re.findall(r"[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_:]+", str(rule.get("expr", ""))):
+                f.check(name in records, f"alert {rule.get('alert')} reads {name}, not recorded")
 
     # The operator hands spec.groups to Prometheus as a rule file: promtool must accept it.
     with tempfile.TemporaryDirectory() as tmp:
