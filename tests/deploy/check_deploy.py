@@ -136,10 +136,17 @@ def check_compose(f):
     for what, target in referenced:
         f.check(target.exists(), f"compose: {what} -> {rel(target)} does not exist")
 
-    # The dashboards folder must hold the project's dashboards.
-    dashboards = ROOT / "dashboards"
-    f.check(len(list(dashboards.glob("*.json"))) >= 2,
-            "compose: dashboards/ should hold both dashboards (*.json)")
+    # Grafana gets every shipped dashboard (at least the two), and a dashboard provider.
+    dashboards = sorted((ROOT / "dashboards").glob("*.json"))
+    f.check(len(dashboards) >= 2, "compose: dashboards/ should hold both dashboards (*.json)")
+    grafana_sources = {(COMPOSE_DIR / compose_host_path(v)).resolve()
+                       for v in services.get("grafana", {}).get("volumes") or []
+                       if isinstance(v, str) and compose_host_path(v)}
+    for dashboard in dashboards:
+        f.check(dashboard.resolve() in grafana_sources or dashboard.parent.resolve() in grafana_sources,
+                f"compose: grafana does not mount {rel(dashboard)}")
+    f.check(any("provisioning/dashboards" in str(p) for p in grafana_sources),
+            "compose: grafana needs a dashboards provisioning file")
 
     # The exporter and simulator run the project's image; the simulator overrides the entrypoint.
     exporter, simulator = services.get("exporter", {}), services.get("simulator", {})
