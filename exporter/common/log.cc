@@ -119,6 +119,7 @@ std::string FormatLogLine(LogFormat format, double unix_seconds, LogLevel level,
     line.append(",\"msg\":");
     AppendJsonString(&line, msg);
     for (const auto& [key, value] : fields) {
+      if (value.empty()) continue;  // a field that does not apply is left out
       line.push_back(',');
       AppendJsonString(&line, key);
       line.push_back(':');
@@ -131,6 +132,7 @@ std::string FormatLogLine(LogFormat format, double unix_seconds, LogLevel level,
     line.append(" msg=");
     AppendLogfmtValue(&line, msg);
     for (const auto& [key, value] : fields) {
+      if (value.empty()) continue;
       line.push_back(' ');
       line.append(key);
       line.push_back('=');

@@ -30,13 +30,15 @@ void AppendSamples(const prometheus::MetricFamily& family, std::string* out) {
   std::ostringstream stream;
   prometheus::TextSerializer().Serialize(stream, {family});
   std::string text = stream.str();
-  // TextSerializer writes "# HELP ...\n# TYPE ...\n" first; keep what follows.
+  // TextSerializer writes "# HELP ..." (when there is a help text) and "# TYPE
+  // ..." first; sample lines never start with '#', so skip the comment lines
+  // and keep what follows.
   std::size_t pos = 0;
-  for (int line = 0; line < 2 && pos != std::string::npos; ++line) {
+  while (pos < text.size() && text[pos] == '#') {
     pos = text.find('\n', pos);
-    if (pos != std::string::npos) ++pos;
+    pos = pos == std::string::npos ? text.size() : pos + 1;
   }
-  if (pos != std::string::npos) out->append(text, pos, std::string::npos);
+  out->append(text, pos, std::string::npos);
 }
 
 void AppendHeader(const std::string& name, const std::string& help,

@@ -31,8 +31,10 @@ DeflatedPart Deflate(const std::vector<std::string_view>& pieces, bool final,
     std::string_view piece = last ? std::string_view() : pieces[i];
     zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(piece.data()));
     zs.avail_in = static_cast<uInt>(piece.size());
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(piece.data()),
-                static_cast<uInt>(piece.size()));
+    if (!piece.empty()) {  // crc32() with a null buffer would reset the CRC
+      crc = crc32(crc, reinterpret_cast<const Bytef*>(piece.data()),
+                  static_cast<uInt>(piece.size()));
+    }
     int flush = last ? (final ? Z_FINISH : Z_FULL_FLUSH) : Z_NO_FLUSH;
     rc = deflate(&zs, flush);
     if (zs.avail_in != 0 || rc == Z_STREAM_ERROR) break;

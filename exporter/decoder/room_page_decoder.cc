@@ -1,0 +1,395 @@
+#include "exporter/decoder/room_page_decoder.h"
+
+#include <boost/json.hpp>
+#include <cmath>
+#include <cstdint>
+#include <exception>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+// Decisions beyond the header's contract (the tests in tests/decoder_test.cc
+// pin each one):
+//
+// Envelope
+// - A body larger than kMaxAnswerBytes is kDecode without parsing.
+// - ErrorCode may be an integer, a numeric string ("70001") or an integral
+// float; anything else
+//   (e.g. "abc", an object) is kDecode. A missing ErrorCode counts as 0.
+// - ErrorCode != 0 -> kApi{code, ErrorInfo, RequestId}, whatever ActionStatus
+// says: the code is the
+//   most precise information the answer has.
+// - ErrorCode 0 (or absent) with ActionStatus other than "OK" (e.g. "FAIL",
+// missing) -> kDecode, not
+//   kApi: there is no code to label the error with or to decide a retry from,
+//   so it is treated as a malformed answer (retried, counted as code="decode");
+//   the message carries ErrorInfo.
+// - RequestId is taken when it is a string; it is filled in every error that
+// comes after parsing.
+//
+// Response
+// - OK without a Response object -> kDecode.
+// - RoomList missing or null -> no rooms; not an array -> kDecode.
+// - Next missing or null -> "" (walk complete), but only when RoomList is
+// present: a Response with
+//   neither is kDecode. Next of another type -> kDecode.
+//
+// Rooms (a rejected room is counted in RoomPage::rejected and left out; the
+// page still succeeds)
+// - Not an object -> kBadField.
+// - RoomId: non-empty string, or an integer (also an integral float) kept as
+// its decimal text;
+//   missing, null, "" or anything else -> kMissingRoomId (checked before the
+//   other fields).
+// - Integers (ViewCount, CreateTime, ActivityStatus, Category entries): a JSON
+// integer, a string of
+//   the form -?[0-9]+, or a float with no fractional part; the magnitude must
+//   be <= 2^53 (metrics are doubles). ViewCount and CreateTime must be >= 0.
+//   Bool, fraction, object, ... -> kBadField. Missing or null -> 0.
+// - RoomName, CoverURL: string; missing or null -> ""; anything else ->
+// kBadField.
+// - Owner_Account: string, or an integer kept as its decimal text (a vendor
+// sample shows a number);
+//   missing or null -> ""; anything else -> kBadField.
+// - Category: array of at most 3 integers; missing or null -> empty; otherwise
+// kBadField.
+//
+// Strings are kept byte for byte: the parser runs with allow_invalid_utf8, so
+// invalid UTF-8 in a RoomName never fails the page (the metrics stage repairs
+// it). Boost.JSON rejects a lone UTF-16 surrogate escape ("\ud800") even then,
+// so a pre-pass rewrites each lone surrogate escape to
+// "\ufffd" (same length) before parsing; such a character becomes U+FFFD.
+
+namespace tle {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::int64_t kMaxExactInteger = std::int64_t{1} << 53;
+
+FetchError DecodeError(std::string message,
+                       std::string request_id = std::string()) {
+  FetchError error;
+  error.kind = ErrorKind::kDecode;
+  error.message = std::move(message);
+  error.request_id = std::move(request_id);
+  return error;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The code unit of a "\uXXXX" escape starting at text[i] (the backslash), or
+// -1.
+long EscapedUnit(std::string_view text, std::size_t i) {
+  if (i + 6 > text.size() || text[i] != '\\' || text[i + 1] != 'u') return -1;
+  long unit = 0;
+  for (std::size_t j = i + 2; j < i + 6; ++j) {
+    const int h = HexValue(text[j]);
+    if (h < 0) return -1;
+    unit = unit * 16 + h;
+  }
+  return unit;
+}
+
+bool IsHighSurrogate(long unit) { return unit >= 0xd800 && unit <= 0xdbff; }
+bool IsLowSurrogate(long unit) { return unit >= 0xdc00 && unit <= 0xdfff; }
+
+// Returns a copy of `body` with every lone surrogate escape replaced by
+// "\ufffd", or nullopt when there is none (the common case: no copy). Escapes
+// are walked in order, so "\\u" is never taken for an escape; outside strings a
+// backslash is a syntax error either way.
+std::optional<std::string> RepairLoneSurrogates(std::string_view body) {
+  std::optional<std::string> repaired;
+  std::size_t i = body.find('\\');
+  while (i != std::string_view::npos && i + 1 < body.size()) {
+    const long unit = EscapedUnit(body, i);
+    std::size_t next = i + 2;
+    if (unit >= 0) {
+      next = i + 6;
+      bool lone = false;
+      if (IsHighSurrogate(unit)) {
+        const long low = EscapedUnit(body, i + 6);
+        if (IsLowSurrogate(low)) {
+          next = i + 12;
+        } else {
+          lone = true;
+        }
+      } else if (IsLowSurrogate(unit)) {
+        lone = true;
+      }
+      if (lone) {
+        if (!repaired) repaired.emplace(body);
+        repaired->replace(i, 6, "\\ufffd");
+      }
+    }
+    i = body.find('\\', next);
+  }
+  return repaired;
+}
+
+// An integer as the rules above allow it, without a range check beyond int64.
+std::optional<std::int64_t> ToInteger(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::int64:
+      return v.get_int64();
+    case json::kind::uint64:
+      if (v.get_uint64() > static_cast<std::uint64_t>(
+                               std::numeric_limits<std::int64_t>::max())) {
+        return std::nullopt;
+      }
+      return static_cast<std::int64_t>(v.get_uint64());
+    case json::kind::double_: {
+      const double d = v.get_double();
+      // Beyond 2^53 a double is not an exact integer any more.
+      if (!std::isfinite(d) || std::trunc(d) != d ||
+          std::fabs(d) > 9007199254740992.0) {
+        return std::nullopt;
+      }
+      return static_cast<std::int64_t>(d);
+    }
+    case json::kind::string: {
+      const json::string& s = v.get_string();
+      std::size_t i = 0;
+      const bool negative = !s.empty() && s[0] == '-';
+      if (negative) i = 1;
+      if (i >= s.size() || s.size() - i > 18)
+        return std::nullopt;  // 18 digits always fit
+      std::int64_t n = 0;
+      for (; i < s.size(); ++i) {
+        if (s[i] < '0' || s[i] > '9') return std::nullopt;
+        n = n * 10 + (s[i] - '0');
+      }
+      return negative ? -n : n;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+// The decimal text of a JSON number that is an integer (any uint64 too), or
+// nullopt.
+std::optional<std::string> IntegerText(const json::value& v) {
+  if (v.is_uint64()) return std::to_string(v.get_uint64());
+  if (!v.is_number()) return std::nullopt;
+  const std::optional<std::int64_t> n = ToInteger(v);
+  if (!n) return std::nullopt;
+  return std::to_string(*n);
+}
+
+// Reads an optional integer field of a room; false when present but not
+// acceptable.
+bool RoomInteger(const json::object& room, std::string_view key,
+                 bool non_negative, std::int64_t& out) {
+  const json::value* v = room.if_contains(key);
+  if (v == nullptr || v->is_null()) {
+    out = 0;
+    return true;
+  }
+  const std::optional<std::int64_t> n = ToInteger(*v);
+  if (!n || *n > kMaxExactInteger || *n < -kMaxExactInteger ||
+      (non_negative && *n < 0)) {
+    return false;
+  }
+  out = *n;
+  return true;
+}
+
+// Reads an optional string field; `numbers_as_text` also takes an integer as
+// its decimal text.
+bool RoomString(const json::object& room, std::string_view key,
+                bool numbers_as_text, std::string& out) {
+  const json::value* v = room.if_contains(key);
+  if (v == nullptr || v->is_null()) {
+    out.clear();
+    return true;
+  }
+  if (v->is_string()) {
+    out.assign(v->get_string().data(), v->get_string().size());
+    return true;
+  }
+  if (numbers_as_text) {
+    std::optional<std::string> text = IntegerText(*v);
+    if (!text) return false;
+    out = std::move(*text);
+    return true;
+  }
+  return false;
+}
+
+// Decodes one entry of RoomList into `room`, or says why it cannot be used.
+std::optional<RejectReason> DecodeRoom(const json::value& value, Room& room) {
+  const json::object* obj = value.if_object();
+  if (obj == nullptr) return RejectReason::kBadField;
+
+  const json::value* id = obj->if_contains("RoomId");
+  if (id == nullptr) return RejectReason::kMissingRoomId;
+  if (id->is_string()) {
+    room.room_id.assign(id->get_string().data(), id->get_string().size());
+  } else if (std::optional<std::string> text = IntegerText(*id)) {
+    room.room_id = std::move(*text);
+  } else {
+    return RejectReason::kMissingRoomId;
+  }
+  if (room.room_id.empty()) return RejectReason::kMissingRoomId;
+
+  if (!RoomString(*obj, "RoomName", false, room.room_name) ||
+      !RoomString(*obj, "CoverURL", false, room.cover_url) ||
+      !RoomString(*obj, "Owner_Account", true, room.owner_account) ||
+      !RoomInteger(*obj, "ViewCount", true, room.view_count) ||
+      !RoomInteger(*obj, "CreateTime", true, room.create_time) ||
+      !RoomInteger(*obj, "ActivityStatus", false, room.activity_status)) {
+    return RejectReason::kBadField;
+  }
+
+  room.categories.clear();
+  if (const json::value* category = obj->if_contains("Category");
+      category != nullptr && !category->is_null()) {
+    const json::array* tags = category->if_array();
+    if (tags == nullptr || tags->size() > 3) return RejectReason::kBadField;
+    for (const json::value& tag : *tags) {
+      const std::optional<std::int64_t> n = ToInteger(tag);
+      if (!n || *n > kMaxExactInteger || *n < -kMaxExactInteger)
+        return RejectReason::kBadField;
+      room.categories.push_back(*n);
+    }
+  }
+  return std::nullopt;
+}
+
+std::string StringField(const json::object& obj, std::string_view key) {
+  const json::value* v = obj.if_contains(key);
+  if (v == nullptr || !v->is_string()) return std::string();
+  return std::string(v->get_string().data(), v->get_string().size());
+}
+
+DecodeResult DecodeParsed(const json::value& root) {
+  DecodeResult result;
+  const json::object* top = root.if_object();
+  if (top == nullptr) {
+    result.error = DecodeError("answer is not a JSON object");
+    return result;
+  }
+  std::string request_id = StringField(*top, "RequestId");
+
+  std::int64_t code = 0;
+  if (const json::value* ec = top->if_contains("ErrorCode"); ec != nullptr) {
+    const std::optional<std::int64_t> n = ToInteger(*ec);
+    if (!n) {
+      result.error =
+          DecodeError("ErrorCode is not an integer", std::move(request_id));
+      return result;
+    }
+    code = *n;
+  }
+  const json::value* status = top->if_contains("ActionStatus");
+  const bool status_ok =
+      status != nullptr && status->is_string() && status->get_string() == "OK";
+  if (code != 0) {
+    result.error.kind = ErrorKind::kApi;
+    result.error.code = code;
+    result.error.message = StringField(*top, "ErrorInfo");
+    result.error.request_id = std::move(request_id);
+    return result;
+  }
+  if (!status_ok) {
+    std::string info = StringField(*top, "ErrorInfo");
+    result.error = DecodeError("ActionStatus is not OK but ErrorCode is 0" +
+                                   (info.empty() ? "" : ": " + info),
+                               std::move(request_id));
+    return result;
+  }
+
+  const json::value* response_value = top->if_contains("Response");
+  const json::object* response =
+      response_value == nullptr ? nullptr : response_value->if_object();
+  if (response == nullptr) {
+    result.error = DecodeError("OK answer without a Response object",
+                               std::move(request_id));
+    return result;
+  }
+  const json::value* list = response->if_contains("RoomList");
+  if (list != nullptr && list->is_null()) list = nullptr;
+  const json::value* next = response->if_contains("Next");
+  if (next != nullptr && next->is_null()) next = nullptr;
+  if (list != nullptr && !list->is_array()) {
+    result.error =
+        DecodeError("Response.RoomList is not an array", std::move(request_id));
+    return result;
+  }
+  if (next != nullptr && !next->is_string()) {
+    result.error =
+        DecodeError("Response.Next is not a string", std::move(request_id));
+    return result;
+  }
+  if (list == nullptr && next == nullptr) {
+    result.error = DecodeError("Response has neither RoomList nor Next",
+                               std::move(request_id));
+    return result;
+  }
+
+  RoomPage& page = result.page;
+  if (next != nullptr)
+    page.next.assign(next->get_string().data(), next->get_string().size());
+  if (list != nullptr) {
+    const json::array& rooms = list->get_array();
+    page.rooms.reserve(rooms.size());
+    for (const json::value& entry : rooms) {
+      Room room;
+      if (const std::optional<RejectReason> reason = DecodeRoom(entry, room)) {
+        ++page.rejected[static_cast<std::size_t>(*reason)];
+      } else {
+        page.rooms.push_back(std::move(room));
+      }
+    }
+  }
+  page.request_id = std::move(request_id);
+  return result;
+}
+
+}  // namespace
+
+DecodeResult DecodeRoomPage(std::string_view body) {
+  if (body.size() > kMaxAnswerBytes) {
+    DecodeResult result;
+    result.error = DecodeError("answer larger than " +
+                               std::to_string(kMaxAnswerBytes) + " bytes");
+    return result;
+  }
+  try {
+    const std::optional<std::string> repaired = RepairLoneSurrogates(body);
+    const std::string_view text = repaired ? std::string_view(*repaired) : body;
+
+    json::parse_options options;
+    options.allow_invalid_utf8 = true;
+    options.max_depth = 32;
+    json::monotonic_resource resource;
+    json::error_code ec;
+    const json::value root =
+        json::parse(json::string_view(text.data(), text.size()), ec,
+                    json::storage_ptr(&resource), options);
+    if (ec) {
+      DecodeResult result;
+      result.error = DecodeError("answer is not valid JSON: " + ec.message());
+      return result;
+    }
+    return DecodeParsed(root);
+  } catch (const std::exception& e) {
+    DecodeResult result;
+    result.error =
+        DecodeError(std::string("cannot decode answer: ") + e.what());
+    return result;
+  } catch (...) {
+    DecodeResult result;
+    result.error = DecodeError("cannot decode answer");
+    return result;
+  }
+}
+
+}  // namespace tle

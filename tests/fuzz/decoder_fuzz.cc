@@ -1,0 +1,76 @@
+// libFuzzer harness for the decoder stage and the UserSig decoder.
+//
+// Feeds the input to DecodeRoomPage and DecodeUserSig and aborts when a result
+// breaks the functions' contracts (nothing may throw; rejected rooms never
+// reach the page; a decoded UserSig re-mints to the same fields). Built only
+// with TLE_FUZZ=ON (see tests/fuzz.cmake).
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "exporter/client/usersig.h"
+#include "exporter/decoder/room_page_decoder.h"
+
+namespace {
+
+void Require(bool condition) {
+  if (!condition) std::abort();
+}
+
+void CheckRoomPage(std::string_view text) {
+  const tle::DecodeResult result = tle::DecodeRoomPage(text);
+  if (!result.error.ok()) {
+    Require(result.error.kind == tle::ErrorKind::kApi ||
+            result.error.kind == tle::ErrorKind::kDecode);
+    Require(result.error.kind != tle::ErrorKind::kApi ||
+            result.error.code != 0);
+    return;
+  }
+  constexpr std::int64_t kMaxExact = std::int64_t{1} << 53;
+  for (const tle::Room& room : result.page.rooms) {
+    Require(!room.room_id.empty());
+    Require(room.view_count >= 0 && room.view_count <= kMaxExact);
+    Require(room.create_time >= 0 && room.create_time <= kMaxExact);
+    Require(room.activity_status >= -kMaxExact &&
+            room.activity_status <= kMaxExact);
+    Require(room.categories.size() <= 3);
+  }
+  Require(result.page.rejected[static_cast<std::size_t>(
+              tle::RejectReason::kDuplicate)] == 0);
+  for (const int count : result.page.rejected) Require(count >= 0);
+}
+
+void CheckUserSig(std::string_view text) {
+  const auto fields = tle::DecodeUserSig(text);
+  if (!fields) {
+    Require(tle::CheckUserSig(text, "k", "a", 1, 0) ==
+            tle::UserSigCheck::kMalformed);
+    return;
+  }
+  Require(fields->version == "2.0");
+  // Whatever decoded must survive a re-mint unchanged.
+  const std::string again = tle::MintUserSig(
+      "k", fields->identifier, fields->sdkappid, fields->time, fields->expire);
+  const auto round = tle::DecodeUserSig(again);
+  Require(round.has_value());
+  Require(round->identifier == fields->identifier &&
+          round->sdkappid == fields->sdkappid && round->time == fields->time &&
+          round->expire == fields->expire);
+  // Checked at the minting time: valid, unless the validity itself is negative.
+  const tle::UserSigCheck expected = fields->expire < 0
+                                         ? tle::UserSigCheck::kExpired
+                                         : tle::UserSigCheck::kValid;
+  Require(tle::CheckUserSig(again, "k", fields->identifier, fields->sdkappid,
+                            fields->time) == expected);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
+                                      std::size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  CheckRoomPage(text);
+  CheckUserSig(text);
+  return 0;
+}
