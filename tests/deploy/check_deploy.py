@@ -492,7 +492,8 @@ def cmd_prometheusrule():
     for g in groups or []:
         for rule in g.get("rules") or []:
             for name in re.findall(r"[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_:]+", str(rule.get("expr", ""))):
-                f.check(name in records, f"alert {rule.get('alert')} reads {name}, not recorded")
+                f.check(name in records,
+                        f"rule {rule.get('alert') or rule.get('record')} reads {name}, not recorded")
 
     # The operator hands spec.groups to Prometheus as a rule file: promtool must accept it.
     with tempfile.TemporaryDirectory() as tmp:
