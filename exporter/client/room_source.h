@@ -1,8 +1,9 @@
 // RoomSource: where the walker gets pages of rooms from.
 //
-// A small interface so that tests can put an in-memory fake or an error-injecting wrapper in place of
-// the real HTTP client (like leveldb's Env). One RoomSource belongs to one walker thread: its methods
-// are called from that thread only.
+// A small interface so that tests can put an in-memory fake or an
+// error-injecting wrapper in place of the real HTTP client (like leveldb's
+// Env). One RoomSource belongs to one walker thread: its methods are called
+// from that thread only.
 #pragma once
 
 #include <string>
@@ -15,12 +16,17 @@ class RoomSource {
  public:
   virtual ~RoomSource() = default;
 
-  // Fetches the page after cursor `next` ("" for the first), asking for `count` rooms (1..20).
-  // Never throws: every failure is a DecodeResult with an error.
+  // Fetches the page after cursor `next` ("" for the first), asking for `count`
+  // rooms (1..20). Never throws: every failure is a DecodeResult with an error.
   virtual DecodeResult FetchPage(const std::string& next, int count) = 0;
 
-  // Called after a 70001 (UserSig expired) answer: mint a fresh credential before the retry.
+  // Called after a 70001 (UserSig expired) answer: mint a fresh credential
+  // before the retry.
   virtual void RenewCredential() {}
+
+  // May be called from another thread to abort a FetchPage in flight
+  // (shutdown); FetchPage then returns a kNetwork error promptly.
+  virtual void Cancel() {}
 };
 
 }  // namespace tle

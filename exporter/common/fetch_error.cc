@@ -30,7 +30,8 @@ ErrorAction ClassifyError(const FetchError& error) {
     case ErrorKind::kDecode:
       return ErrorAction::kRetry;
     case ErrorKind::kTls:
-      return ErrorAction::kFatal;  // a certificate problem does not heal by retrying
+      return ErrorAction::kFatal;  // a certificate problem does not heal by
+                                   // retrying
     case ErrorKind::kHttp:
       if (error.code == 429) return ErrorAction::kRateLimited;
       return error.code >= 500 ? ErrorAction::kRetry : ErrorAction::kFatal;
@@ -60,7 +61,8 @@ ErrorAction ClassifyError(const FetchError& error) {
 
 std::string LikelyCause(const FetchError& error) {
   if (error.kind == ErrorKind::kTls) {
-    return "TLS failed: check the endpoint's certificate, ca_file or the system CA store";
+    return "TLS failed: check the endpoint's certificate, ca_file or the "
+           "system CA store";
   }
   if (error.kind != ErrorKind::kApi) return "";
   switch (error.code) {
@@ -82,7 +84,8 @@ std::string LikelyCause(const FetchError& error) {
     case 60017:
     case 60020:
     case 60021:
-      return "SDKAppID invalid or disabled, plan expired, or this IP is not allowed";
+      return "SDKAppID invalid or disabled, plan expired, or this IP is not "
+             "allowed";
     case 100002:
       return "invalid parameter (check page_size)";
     default:

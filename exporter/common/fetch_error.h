@@ -1,9 +1,10 @@
 // FetchError: the value a failed upstream request becomes.
 //
-// Failures on the walk are values, never exceptions: the client and the decoder return a FetchError,
-// the walker decides from its kind and code whether to retry, and the metrics stage counts it under
-// tencent_live_api_errors_total{code=CodeLabel()}. A default-constructed FetchError means "no error".
-// Plain value type; safe to copy between threads.
+// Failures on the walk are values, never exceptions: the client and the decoder
+// return a FetchError, the walker decides from its kind and code whether to
+// retry, and the metrics stage counts it under
+// tencent_live_api_errors_total{code=CodeLabel()}. A default-constructed
+// FetchError means "no error". Plain value type; safe to copy between threads.
 #pragma once
 
 #include <cstdint>
@@ -23,14 +24,15 @@ enum class ErrorKind {
 
 struct FetchError {
   ErrorKind kind = ErrorKind::kNone;
-  std::int64_t code = 0;   // ErrorCode for kApi, HTTP status for kHttp
-  std::string message;     // ErrorInfo or a short description; never contains secrets
+  std::int64_t code = 0;  // ErrorCode for kApi, HTTP status for kHttp
+  std::string
+      message;  // ErrorInfo or a short description; never contains secrets
   std::string request_id;  // RequestId of the answer, when there was one
 
   bool ok() const { return kind == ErrorKind::kNone; }
 
-  // The `code` label of tencent_live_api_errors_total: "100001", "http_502", "network", "timeout",
-  // "tls" or "decode".
+  // The `code` label of tencent_live_api_errors_total: "100001", "http_502",
+  // "network", "timeout", "tls" or "decode".
   std::string CodeLabel() const;
 };
 
@@ -38,15 +40,17 @@ struct FetchError {
 enum class ErrorAction {
   kRetry,         // transient: retry with exponential backoff and jitter
   kRenewUserSig,  // 70001: mint a new UserSig, retry once
-  kRateLimited,   // 60007/60011/60018/60019: back off and lower the request rate for a while
-  kBackOffLong,   // 70050: too many UserSig checks, wait a minute
-  kFatal,         // configuration or request error: do not retry
+  kRateLimited,  // 60007/60011/60018/60019: back off and lower the request rate
+                 // for a while
+  kBackOffLong,  // 70050: too many UserSig checks, wait a minute
+  kFatal,        // configuration or request error: do not retry
 };
 
 ErrorAction ClassifyError(const FetchError& error);
 
-// A one-line hint for an operator about a non-retryable error ("wrong secret key or sdkappid", ...);
-// empty when there is nothing more to say than the ErrorInfo.
+// A one-line hint for an operator about a non-retryable error ("wrong secret
+// key or sdkappid", ...); empty when there is nothing more to say than the
+// ErrorInfo.
 std::string LikelyCause(const FetchError& error);
 
 }  // namespace tle

@@ -30,12 +30,14 @@ const char* LevelName(LogLevel level) {
 
 std::string Timestamp(double unix_seconds) {
   auto seconds = static_cast<std::time_t>(unix_seconds);
-  int millis = static_cast<int>((unix_seconds - static_cast<double>(seconds)) * 1000.0);
+  int millis =
+      static_cast<int>((unix_seconds - static_cast<double>(seconds)) * 1000.0);
   std::tm tm{};
   gmtime_r(&seconds, &tm);
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                tm.tm_min, tm.tm_sec, millis);
   return buf;
 }
 
@@ -63,7 +65,8 @@ void AppendLogfmtValue(std::string* out, std::string_view s) {
   bool plain = !s.empty();
   for (char c : s) {
     auto u = static_cast<unsigned char>(c);
-    if (c == ' ' || c == '"' || c == '=' || c == '\\' || u < 0x20) plain = false;
+    if (c == ' ' || c == '"' || c == '=' || c == '\\' || u < 0x20)
+      plain = false;
   }
   if (plain) {
     out->append(s);
@@ -75,18 +78,26 @@ void AppendLogfmtValue(std::string* out, std::string_view s) {
 }  // namespace
 
 bool ParseLogLevel(std::string_view text, LogLevel* level) {
-  if (text == "debug") *level = LogLevel::kDebug;
-  else if (text == "info") *level = LogLevel::kInfo;
-  else if (text == "warn") *level = LogLevel::kWarn;
-  else if (text == "error") *level = LogLevel::kError;
-  else return false;
+  if (text == "debug")
+    *level = LogLevel::kDebug;
+  else if (text == "info")
+    *level = LogLevel::kInfo;
+  else if (text == "warn")
+    *level = LogLevel::kWarn;
+  else if (text == "error")
+    *level = LogLevel::kError;
+  else
+    return false;
   return true;
 }
 
 bool ParseLogFormat(std::string_view text, LogFormat* format) {
-  if (text == "logfmt") *format = LogFormat::kLogfmt;
-  else if (text == "json") *format = LogFormat::kJson;
-  else return false;
+  if (text == "logfmt")
+    *format = LogFormat::kLogfmt;
+  else if (text == "json")
+    *format = LogFormat::kJson;
+  else
+    return false;
   return true;
 }
 
@@ -96,7 +107,8 @@ void SetLogSink(LogSink sink) { g_sink = sink; }
 bool LogEnabled(LogLevel level) { return level >= g_level.load(); }
 
 std::string FormatLogLine(LogFormat format, double unix_seconds, LogLevel level,
-                          std::string_view msg, std::initializer_list<LogField> fields) {
+                          std::string_view msg,
+                          std::initializer_list<LogField> fields) {
   std::string line;
   line.reserve(128);
   if (format == LogFormat::kJson) {
@@ -107,6 +119,7 @@ std::string FormatLogLine(LogFormat format, double unix_seconds, LogLevel level,
     line.append(",\"msg\":");
     AppendJsonString(&line, msg);
     for (const auto& [key, value] : fields) {
+      if (value.empty()) continue;  // a field that does not apply is left out
       line.push_back(',');
       AppendJsonString(&line, key);
       line.push_back(':');
@@ -119,6 +132,7 @@ std::string FormatLogLine(LogFormat format, double unix_seconds, LogLevel level,
     line.append(" msg=");
     AppendLogfmtValue(&line, msg);
     for (const auto& [key, value] : fields) {
+      if (value.empty()) continue;
       line.push_back(' ');
       line.append(key);
       line.push_back('=');
@@ -128,7 +142,8 @@ std::string FormatLogLine(LogFormat format, double unix_seconds, LogLevel level,
   return line;
 }
 
-void Log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields) {
+void Log(LogLevel level, std::string_view msg,
+         std::initializer_list<LogField> fields) {
   if (!LogEnabled(level)) return;
   double now = std::chrono::duration<double>(
                    std::chrono::system_clock::now().time_since_epoch())

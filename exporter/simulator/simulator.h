@@ -1,12 +1,16 @@
-// Simulator: an in-process fake of the upstream get_room_list API, faithful to its wire format.
+// Simulator: an in-process fake of the upstream get_room_list API, faithful to
+// its wire format.
 //
-// Serves POST /v4/live_engine_http_srv/get_room_list with the five query parameters, checks the
-// UserSig against the secret key (70001 expired, 70003 invalid), answers 60007 past max_qps calls in
-// any one-second window, 100002 for a Count outside 1..20 or a cursor it did not issue, and pages
-// through its rooms sorted by ViewCount descending with opaque cursors. Faults can be switched on
-// (issue: failure handling) from code, from flags, or over HTTP at /-/sim/faults.
+// Serves POST /v4/live_engine_http_srv/get_room_list with the five query
+// parameters, checks the UserSig against the secret key (70001 expired, 70003
+// invalid), answers 60007 past max_qps calls in any one-second window, 100002
+// for a Count outside 1..20 or a cursor it did not issue, and pages through its
+// rooms sorted by ViewCount descending with opaque cursors. Faults can be
+// switched on (issue: failure handling) from code, from flags, or over HTTP at
+// /-/sim/faults.
 //
-// Owns one HTTP server thread. All public methods may be called from any thread.
+// Owns one HTTP server thread. All public methods may be called from any
+// thread.
 #pragma once
 
 #include <chrono>
@@ -21,55 +25,68 @@
 namespace tle {
 
 enum class FaultKind {
-  kInternalError,     // ErrorCode 100001
-  kHttp502,           // HTTP 502 with an HTML body
-  kSlow,              // answer only after `slow_delay` (past a request timeout)
-  kCloseMidBody,      // send headers and half the body, then close the connection
-  kMalformedJson,     // truncated / invalid JSON
-  kOkWithoutResponse, // ActionStatus OK, ErrorCode 0, no Response
-  kWrongTypes,        // ViewCount as a string, float, negative, above 2^53; Category not an array
-  kMissingFields,     // rooms lacking RoomId or other fields
-  kInvalidUtf8,       // invalid UTF-8 bytes in RoomName / Owner_Account
-  kDuplicateRoom,     // repeat a room of the previous page (rankings moving mid-walk)
-  kCursorLoop,        // hand back a cursor already issued in this walk
-  kHugeAnswer,        // an answer far larger than any real page (tens of MiB)
-  kRateLimit,         // ErrorCode 60007
-  kExpired,           // ErrorCode 70001
-  kBadSignature,      // ErrorCode 70003
-  kNotAdmin,          // ErrorCode 60010
+  kInternalError,  // ErrorCode 100001
+  kHttp502,        // HTTP 502 with an HTML body
+  kSlow,           // answer only after `slow_delay` (past a request timeout)
+  kCloseMidBody,   // send headers and half the body, then close the connection
+  kMalformedJson,  // truncated / invalid JSON
+  kOkWithoutResponse,  // ActionStatus OK, ErrorCode 0, no Response
+  kWrongTypes,  // ViewCount as a string, float, negative, above 2^53; Category
+                // not an array
+  kMissingFields,  // rooms lacking RoomId or other fields
+  kInvalidUtf8,    // invalid UTF-8 bytes in RoomName / Owner_Account
+  kDuplicateRoom,  // repeat a room of the previous page (rankings moving
+                   // mid-walk)
+  kCursorLoop,     // hand back a cursor already issued in this walk
+  kHugeAnswer,     // an answer far larger than any real page (tens of MiB)
+  kRateLimit,      // ErrorCode 60007
+  kExpired,        // ErrorCode 70001
+  kBadSignature,   // ErrorCode 70003
+  kNotAdmin,       // ErrorCode 60010
 };
 
-// "internal_error", "http_502", ... ; the names used by --fault and /-/sim/faults.
+// "internal_error", "http_502", ... ; the names used by --fault and
+// /-/sim/faults.
 const char* FaultName(FaultKind kind);
 bool ParseFaultName(const std::string& name, FaultKind* kind);
 std::vector<FaultKind> AllFaults();
 
-// A fault fires on each request with `probability`, at most `count` times (-1: no limit).
+// A fault fires on each request with `probability`, at most `count` times (-1:
+// no limit).
 struct FaultRate {
   double probability = 1.0;
   int count = -1;
 };
 
+// Parses "NAME[:PROB][:COUNT]" as taken by --fault and /-/sim/faults?set= (PROB
+// defaults to 1, COUNT to -1). Returns false, leaving the outputs unspecified,
+// when the text is not valid.
+bool ParseFaultSpec(const std::string& spec, FaultKind* kind, FaultRate* rate);
+
 struct SimulatorOptions {
   std::int64_t sdkappid = 1400000000;
-  std::string identifier = "administrator";  // the only App Administrator (others get 60010)
+  std::string identifier =
+      "administrator";  // the only App Administrator (others get 60010)
   std::string secret_key = "demo-secret-key-not-for-production";
   int rooms = 137;
   std::uint64_t seed = 1;
-  std::chrono::milliseconds latency{0};          // added to every answer
-  std::chrono::milliseconds slow_delay{15000};   // for FaultKind::kSlow
-  double max_qps = 10;                           // calls per second before 60007
-  bool churn = false;  // rooms open and close and views grow by themselves (for the demo)
+  std::chrono::milliseconds latency{0};         // added to every answer
+  std::chrono::milliseconds slow_delay{15000};  // for FaultKind::kSlow
+  double max_qps = 10;                          // calls per second before 60007
+  bool churn = false;  // rooms open and close and views grow by themselves (for
+                       // the demo)
   std::string host = "127.0.0.1";
-  int port = 0;        // 0 picks a free port
+  int port = 0;                     // 0 picks a free port
   std::string cert_file, key_file;  // both set: serve HTTPS
 };
 
 struct SimulatorStats {
-  std::uint64_t requests = 0;           // every request to get_room_list
-  std::uint64_t rate_limited = 0;       // answered 60007 because of the real rate limit
+  std::uint64_t requests = 0;  // every request to get_room_list
+  std::uint64_t rate_limited =
+      0;  // answered 60007 because of the real rate limit
   std::uint64_t faults_injected = 0;
-  std::map<std::int64_t, std::uint64_t> answers_by_code;  // ErrorCode -> count (0 = OK)
+  std::map<std::int64_t, std::uint64_t>
+      answers_by_code;  // ErrorCode -> count (0 = OK)
 };
 
 class Simulator {
@@ -81,8 +98,8 @@ class Simulator {
   Simulator(Simulator&&) = delete;
   Simulator& operator=(Simulator&&) = delete;
 
-  // Binds and starts serving; returns once the server accepts connections. Throws std::runtime_error
-  // when it cannot bind. REQUIRES: not started.
+  // Binds and starts serving; returns once the server accepts connections.
+  // Throws std::runtime_error when it cannot bind. REQUIRES: not started.
   void Start();
   void Stop();  // idempotent
   int port() const;
@@ -93,7 +110,8 @@ class Simulator {
   void OpenRoom(Room room);
   void CloseRoom(const std::string& room_id);  // no-op when absent
   void AddViews(const std::string& room_id, std::int64_t views);
-  // One churn step: a few rooms close, a few open, views grow. `Rooms()` changes accordingly.
+  // One churn step: a few rooms close, a few open, views grow. `Rooms()`
+  // changes accordingly.
   void Churn();
 
   void SetFault(FaultKind kind, FaultRate rate);

@@ -9,9 +9,11 @@
 namespace tle {
 
 struct Room {
-  std::string room_id;        // never empty
-  std::string room_name;      // as sent; may hold any bytes (the metrics stage makes it valid UTF-8)
-  std::string owner_account;  // a numeric Owner_Account is kept as its decimal text
+  std::string room_id;    // never empty
+  std::string room_name;  // as sent; may hold any bytes (the metrics stage
+                          // makes it valid UTF-8)
+  std::string
+      owner_account;  // a numeric Owner_Account is kept as its decimal text
   std::string cover_url;
   std::vector<std::int64_t> categories;  // Category tags, at most 3 as sent
   std::int64_t create_time = 0;          // Unix seconds
@@ -22,11 +24,13 @@ struct Room {
     return a.room_id == b.room_id && a.room_name == b.room_name &&
            a.owner_account == b.owner_account && a.cover_url == b.cover_url &&
            a.categories == b.categories && a.create_time == b.create_time &&
-           a.activity_status == b.activity_status && a.view_count == b.view_count;
+           a.activity_status == b.activity_status &&
+           a.view_count == b.view_count;
   }
 };
 
-// Why a room was dropped from a page: the `reason` label of tencent_live_rooms_rejected_total.
+// Why a room was dropped from a page: the `reason` label of
+// tencent_live_rooms_rejected_total.
 enum class RejectReason { kMissingRoomId, kBadField, kDuplicate };
 inline constexpr int kRejectReasonCount = 3;
 

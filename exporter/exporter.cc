@@ -1,0 +1,268 @@
+#include "exporter/exporter.h"
+
+#include <chrono>
+#include <ctime>
+#include <sstream>
+
+#include "exporter/client/http_room_source.h"
+#include "exporter/common/log.h"
+#include "exporter/common/version.h"
+#include "exporter/metrics/snapshot_exposition.h"
+
+namespace tle {
+namespace {
+
+double UnixNow() {
+  return std::chrono::duration<double>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+double Seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
+
+// Everything that makes an app's walker what it is; equal keys mean the walker
+// can stay.
+std::string AppKey(const AppConfig& a) {
+  std::ostringstream key;
+  const WalkSettings& w = a.walk;
+  key << a.sdkappid << '\n'
+      << a.endpoint << '\n'
+      << a.identifier << '\n'
+      << static_cast<int>(a.credential.kind) << '\n'
+      << a.credential.value << '\n'
+      << a.ca_file << '\n'
+      << a.insecure_skip_verify << '\n'
+      << w.interval.count() << ' ' << w.request_timeout.count() << ' '
+      << w.page_size << ' ' << w.max_qps << ' ' << w.allow_qps_above_limit
+      << ' ' << w.max_retries << ' ' << w.max_pages << ' ' << w.max_room_series
+      << ' ' << w.stale_after.count() << ' ' << w.usersig_ttl.count();
+  return key.str();
+}
+
+std::string HtmlEscape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string FormatTime(double unix_seconds) {
+  if (unix_seconds <= 0) return "never";
+  auto t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+}  // namespace
+
+RoomSourceFactory HttpRoomSourceFactory() {
+  return [](const AppConfig& app) {
+    return std::make_unique<HttpRoomSource>(app);
+  };
+}
+
+struct Exporter::App {
+  AppConfig config;
+  std::string key;
+  std::unique_ptr<Walker> walker;
+  mutable std::mutex mutex;  // guards the summary below
+  bool has_snapshot = false;
+  std::size_t rooms = 0;
+  double views = 0;
+};
+
+Exporter::Exporter(Config config, RoomSourceFactory factory,
+                   ConfigLoader loader, WalkerTuning tuning)
+    : factory_(std::move(factory)),
+      loader_(std::move(loader)),
+      tuning_(tuning) {
+  if (!factory_) factory_ = HttpRoomSourceFactory();
+  for (const AppConfig& app : config.apps) apps_[app.sdkappid] = MakeApp(app);
+  reload_status_.last_success_timestamp = UnixNow();
+}
+
+Exporter::~Exporter() { Stop(); }
+
+std::unique_ptr<Exporter::App> Exporter::MakeApp(const AppConfig& config) {
+  auto app = std::make_unique<App>();
+  app->config = config;
+  app->key = AppKey(config);
+  App* raw = app.get();
+  int max_room_series = config.walk.max_room_series;
+  double stale_seconds = Seconds(config.walk.stale_after);
+  app->walker = std::make_unique<Walker>(
+      config, factory_(config),
+      [this, raw, max_room_series,
+       stale_seconds](std::shared_ptr<const Snapshot> snapshot) {
+        double views = 0;
+        for (const Room& room : snapshot->rooms)
+          views += static_cast<double>(room.view_count);
+        auto rendered = std::make_shared<const RenderedSnapshot>(
+            RenderSnapshot(*snapshot, max_room_series));
+        std::size_t rooms = snapshot->rooms.size();
+        snapshot.reset();  // the rooms are not kept: the rendered text is all
+                           // /metrics needs
+        cache_.Update(std::move(rendered), stale_seconds);
+        std::lock_guard<std::mutex> lock(raw->mutex);
+        raw->has_snapshot = true;
+        raw->rooms = rooms;
+        raw->views = views;
+      },
+      tuning_);
+  return app;
+}
+
+void Exporter::Start() {
+  std::lock_guard<std::mutex> lock(apps_mutex_);
+  for (auto& [id, app] : apps_) app->walker->Start();
+  started_ = true;
+}
+
+void Exporter::Stop() {
+  std::lock_guard<std::mutex> lock(apps_mutex_);
+  for (auto& [id, app] : apps_) app->walker->Stop();
+}
+
+void Exporter::Apply(Config config) {
+  std::map<std::int64_t, std::unique_ptr<App>> retired;
+  std::vector<App*> fresh;
+  std::vector<std::int64_t> removed;
+  {
+    std::lock_guard<std::mutex> lock(apps_mutex_);
+    std::map<std::int64_t, std::unique_ptr<App>> next;
+    for (const AppConfig& app : config.apps) {
+      auto it = apps_.find(app.sdkappid);
+      if (it != apps_.end() && it->second->key == AppKey(app)) {
+        next[app.sdkappid] = std::move(it->second);
+        apps_.erase(it);
+      } else {
+        next[app.sdkappid] = MakeApp(app);
+        fresh.push_back(next[app.sdkappid].get());
+      }
+    }
+    retired = std::move(apps_);
+    apps_ = std::move(next);
+    for (const auto& [id, app] : retired) {
+      if (apps_.count(id) == 0) removed.push_back(id);
+    }
+    reload_status_.last_successful = true;
+    reload_status_.last_success_timestamp = UnixNow();
+  }
+  // Stop the old walkers outside the lock: a walk in flight may take a moment
+  // to abort.
+  for (auto& [id, app] : retired) app->walker->Stop();
+  for (std::int64_t id : removed) cache_.Remove(id);
+  retired.clear();
+  if (started_) {
+    for (App* app : fresh) app->walker->Start();
+  }
+  Log(LogLevel::kInfo, "config applied",
+      {{"apps", std::to_string(config.apps.size())},
+       {"restarted", std::to_string(fresh.size())}});
+}
+
+std::string Exporter::Reload() {
+  std::lock_guard<std::mutex> reload(reload_mutex_);
+  if (!loader_) return "no config file to reload (--demo)";
+  try {
+    Config config = loader_();
+    Apply(std::move(config));
+    return "";
+  } catch (const std::exception& e) {
+    {
+      std::lock_guard<std::mutex> lock(apps_mutex_);
+      reload_status_.last_successful = false;
+    }
+    Log(LogLevel::kError, "reload failed, keeping the previous config",
+        {{"error", e.what()}});
+    return e.what();
+  }
+}
+
+std::string Exporter::HealthText() {
+  std::vector<AppHealth> health;
+  ReloadStatus reload;
+  {
+    std::lock_guard<std::mutex> lock(apps_mutex_);
+    for (const auto& [id, app] : apps_) {
+      health.push_back({id, Seconds(app->config.walk.interval),
+                        app->walker->stats().View()});
+    }
+    reload = reload_status_;
+  }
+  return RenderHealth(health, reload, ReadProcessSample());
+}
+
+ScrapeBody Exporter::Scrape(bool gzip) {
+  return cache_.Build(UnixNow(), HealthText(), gzip);
+}
+
+bool Exporter::Ready() {
+  std::lock_guard<std::mutex> lock(apps_mutex_);
+  for (const auto& [id, app] : apps_) {
+    std::lock_guard<std::mutex> app_lock(app->mutex);
+    if (!app->has_snapshot) return false;
+  }
+  return true;
+}
+
+std::string Exporter::LandingPage() {
+  std::ostringstream html;
+  html << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Tencent "
+          "Live Exporter"
+          "</"
+          "title>\n<style>body{font-family:sans-serif;margin:2em}table{border-"
+          "collapse:collapse}"
+          "td,th{border:1px solid #ccc;padding:4px "
+          "8px;text-align:left}</style></head><body>\n"
+       << "<h1>Tencent Live Exporter</h1>\n<p>Version " << HtmlEscape(kVersion)
+       << " (revision " << HtmlEscape(kRevision) << ")</p>\n"
+       << "<p>Room data comes from a background walk of get_room_list per app; "
+          "every scrape "
+          "serves the last complete walk.</p>\n<ul>"
+       << "<li><a href=\"metrics\">Metrics</a></li>"
+       << "<li><a href=\"-/healthy\">Health</a></li><li><a "
+          "href=\"-/ready\">Readiness</a></li>"
+       << "</ul>\n<table><tr><th>SDKAppID</th><th>Endpoint</th><th>Up</"
+          "th><th>Rooms</th>"
+          "<th>Views</th><th>Last success</th><th>Last error</th></tr>\n";
+  std::lock_guard<std::mutex> lock(apps_mutex_);
+  for (const auto& [id, app] : apps_) {
+    WalkStatsView stats = app->walker->stats().View();
+    std::size_t rooms = 0;
+    double views = 0;
+    {
+      std::lock_guard<std::mutex> app_lock(app->mutex);
+      rooms = app->rooms;
+      views = app->views;
+    }
+    html << "<tr><td>" << id << "</td><td>" << HtmlEscape(app->config.endpoint)
+         << "</td><td>" << (stats.up ? "yes" : "no") << "</td><td>" << rooms
+         << "</td><td>" << static_cast<long long>(views) << "</td><td>"
+         << FormatTime(stats.last_success_timestamp) << "</td><td>"
+         << HtmlEscape(stats.last_error) << "</td></tr>\n";
+  }
+  html << "</table>\n</body></html>\n";
+  return html.str();
+}
+
+}  // namespace tle

@@ -1,0 +1,262 @@
+#include "exporter/metrics/snapshot_exposition.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "exporter/metrics/family_text.h"
+
+namespace tle {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+constexpr std::size_t kBatch = 512;  // rooms per serialized batch
+
+struct FamilyInfo {
+  const char* name;
+  const char* help;
+};
+
+// Every HELP says where the numbers come from: a background walk, not the
+// scrape.
+constexpr std::array<FamilyInfo, kSnapshotFamilyCount> kFamilies = {{
+    {"tencent_live_room_views",
+     "ViewCount (total room entries) of a live room, from the last complete "
+     "background walk of "
+     "get_room_list; top max_room_series rooms only."},
+    {"tencent_live_room_info",
+     "Descriptive labels of a live room (value 1), from the last complete "
+     "background walk; top "
+     "max_room_series rooms only."},
+    {"tencent_live_room_activity_status",
+     "ActivityStatus of a live room, from the last complete background walk; "
+     "top max_room_series "
+     "rooms only."},
+    {"tencent_live_room_created_timestamp_seconds",
+     "CreateTime of a live room in Unix seconds, from the last complete "
+     "background walk; top "
+     "max_room_series rooms only."},
+    {"tencent_live_rooms",
+     "Live rooms in the last complete background walk of get_room_list (the "
+     "walk runs on its own "
+     "schedule, not per scrape)."},
+    {"tencent_live_views",
+     "Sum of ViewCount over every room of the last complete background walk."},
+    {"tencent_live_category_rooms",
+     "Rooms of the last complete background walk carrying a Category tag "
+     "(category=\"none\" for "
+     "rooms without tags)."},
+    {"tencent_live_activity_status_rooms",
+     "Rooms of the last complete background walk per ActivityStatus."},
+    {"tencent_live_room_series_omitted",
+     "Rooms of the last complete background walk left out of room-level series "
+     "by "
+     "max_room_series."},
+}};
+
+std::size_t Index(SnapshotFamily family) {
+  return static_cast<std::size_t>(family);
+}
+
+ClientMetric Gauge(std::vector<ClientMetric::Label> labels, double value) {
+  ClientMetric metric;
+  metric.label = std::move(labels);
+  metric.gauge.value = value;
+  return metric;
+}
+
+std::string JoinCategories(const std::vector<std::int64_t>& categories) {
+  std::string out;
+  for (std::int64_t tag : categories) {
+    if (!out.empty()) out.push_back(',');
+    out.append(std::to_string(tag));
+  }
+  return out;
+}
+
+// Serializes `batch` of a family into `out` and clears it.
+void Flush(SnapshotFamily family, std::vector<ClientMetric>* batch,
+           std::string* out) {
+  MetricFamily mf;
+  mf.name = kFamilies[Index(family)].name;
+  mf.type = MetricType::Gauge;
+  mf.metric = std::move(*batch);
+  detail::AppendSamples(mf, out);
+  batch->clear();
+}
+
+}  // namespace
+
+std::string ValidUtf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  std::size_t n = text.size();
+  std::size_t i = 0;
+  while (i < n) {
+    unsigned char c = s[i];
+    std::size_t len = 0;
+    unsigned int min = 0;
+    unsigned int cp = 0;
+    if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      len = 2, cp = c & 0x1Fu, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3, cp = c & 0x0Fu, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4, cp = c & 0x07u, min = 0x10000;
+    }
+    bool ok = len > 0 && i + len <= n;
+    for (std::size_t k = 1; ok && k < len; ++k) {
+      if ((s[i + k] & 0xC0) != 0x80) {
+        ok = false;
+      } else {
+        cp = (cp << 6) | (s[i + k] & 0x3Fu);
+      }
+    }
+    ok = ok && cp >= min && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
+    if (ok) {
+      out.append(text.substr(i, len));
+      i += len;
+    } else {
+      out.append(
+          "\xEF\xBF\xBD");  // U+FFFD, then resynchronise on the next byte
+      ++i;
+    }
+  }
+  return out;
+}
+
+RenderedSnapshot RenderSnapshot(const Snapshot& snapshot, int max_room_series) {
+  RenderedSnapshot out;
+  out.sdkappid = snapshot.sdkappid;
+  out.completed_at = snapshot.completed_at;
+  const std::string app = std::to_string(snapshot.sdkappid);
+  auto app_label = [&] { return detail::MakeLabel("sdkappid", app); };
+
+  std::size_t room_series = snapshot.rooms.size();
+  if (max_room_series > 0) {
+    room_series =
+        std::min(room_series, static_cast<std::size_t>(max_room_series));
+  }
+
+  // Room-level families, in batches.
+  constexpr std::array<SnapshotFamily, 4> kRoomFamilies = {
+      SnapshotFamily::kRoomViews, SnapshotFamily::kRoomInfo,
+      SnapshotFamily::kRoomActivityStatus, SnapshotFamily::kRoomCreated};
+  std::vector<ClientMetric> batch;
+  batch.reserve(kBatch);
+  for (SnapshotFamily family : kRoomFamilies) {
+    std::string& text = out.samples[Index(family)];
+    for (std::size_t i = 0; i < room_series; ++i) {
+      const Room& room = snapshot.rooms[i];
+      std::vector<ClientMetric::Label> labels = {
+          app_label(), detail::MakeLabel("room_id", ValidUtf8(room.room_id))};
+      switch (family) {
+        case SnapshotFamily::kRoomViews:
+          batch.push_back(
+              Gauge(std::move(labels), static_cast<double>(room.view_count)));
+          break;
+        case SnapshotFamily::kRoomInfo:
+          labels.push_back(
+              detail::MakeLabel("room_name", ValidUtf8(room.room_name)));
+          labels.push_back(detail::MakeLabel("owner_account",
+                                             ValidUtf8(room.owner_account)));
+          labels.push_back(
+              detail::MakeLabel("cover_url", ValidUtf8(room.cover_url)));
+          labels.push_back(
+              detail::MakeLabel("categories", JoinCategories(room.categories)));
+          batch.push_back(Gauge(std::move(labels), 1));
+          break;
+        case SnapshotFamily::kRoomActivityStatus:
+          batch.push_back(Gauge(std::move(labels),
+                                static_cast<double>(room.activity_status)));
+          break;
+        default:
+          batch.push_back(
+              Gauge(std::move(labels), static_cast<double>(room.create_time)));
+          break;
+      }
+      if (batch.size() == kBatch) Flush(family, &batch, &text);
+    }
+    if (!batch.empty()) Flush(family, &batch, &text);
+    out.series += room_series;
+  }
+
+  // Aggregates over every room.
+  double views = 0;
+  std::map<std::int64_t, std::size_t> by_category;
+  std::size_t no_category = 0;
+  std::map<std::int64_t, std::size_t> by_status;
+  for (const Room& room : snapshot.rooms) {
+    views += static_cast<double>(room.view_count);
+    std::set<std::int64_t> tags(room.categories.begin(), room.categories.end());
+    if (tags.empty()) ++no_category;
+    for (std::int64_t tag : tags) ++by_category[tag];
+    ++by_status[room.activity_status];
+  }
+  auto single = [&](SnapshotFamily family, double value) {
+    std::vector<ClientMetric> one = {Gauge({app_label()}, value)};
+    Flush(family, &one, &out.samples[Index(family)]);
+    ++out.series;
+  };
+  single(SnapshotFamily::kRooms, static_cast<double>(snapshot.rooms.size()));
+  single(SnapshotFamily::kViews, views);
+  for (const auto& [tag, count] : by_category) {
+    batch.push_back(
+        Gauge({app_label(), detail::MakeLabel("category", std::to_string(tag))},
+              static_cast<double>(count)));
+  }
+  if (no_category > 0 || by_category.empty()) {
+    batch.push_back(Gauge({app_label(), detail::MakeLabel("category", "none")},
+                          static_cast<double>(no_category)));
+  }
+  out.series += batch.size();
+  Flush(SnapshotFamily::kCategoryRooms, &batch,
+        &out.samples[Index(SnapshotFamily::kCategoryRooms)]);
+  for (const auto& [status, count] : by_status) {
+    batch.push_back(
+        Gauge({app_label(),
+               detail::MakeLabel("activity_status", std::to_string(status))},
+              static_cast<double>(count)));
+  }
+  out.series += batch.size();
+  Flush(SnapshotFamily::kActivityStatusRooms, &batch,
+        &out.samples[Index(SnapshotFamily::kActivityStatusRooms)]);
+  single(SnapshotFamily::kRoomSeriesOmitted,
+         static_cast<double>(snapshot.rooms.size() - room_series));
+  return out;
+}
+
+std::vector<std::string_view> AssembleSnapshots(
+    const std::vector<const RenderedSnapshot*>& apps) {
+  // Headers are made once per process and never change.
+  static const std::array<std::string, kSnapshotFamilyCount> kHeaders = [] {
+    std::array<std::string, kSnapshotFamilyCount> headers;
+    for (std::size_t f = 0; f < kFamilies.size(); ++f) {
+      detail::AppendHeader(kFamilies[f].name, kFamilies[f].help,
+                           MetricType::Gauge, &headers[f]);
+    }
+    return headers;
+  }();
+  std::vector<std::string_view> out;
+  for (std::size_t f = 0; f < kFamilies.size(); ++f) {
+    bool any = false;
+    for (const RenderedSnapshot* app : apps)
+      any = any || !app->samples[f].empty();
+    if (!any) continue;
+    out.emplace_back(kHeaders[f]);
+    for (const RenderedSnapshot* app : apps) {
+      if (!app->samples[f].empty()) out.emplace_back(app->samples[f]);
+    }
+  }
+  return out;
+}
+
+}  // namespace tle

@@ -1,0 +1,70 @@
+// WebServer: the exporter's HTTP endpoints, served with cpp-httplib.
+//
+//   /                 landing page (HTML)
+//   <telemetry path>  the exposition, gzip when the scraper accepts it
+//   /-/healthy        200 while the process serves
+//   /-/ready          200 once every app has a snapshot, else 503
+//   /-/reload         POST: re-read the config (200, or 500 with the reason;
+//   the old one stays)
+// Anything else is a 404. More than max_requests requests at once get 503 at
+// once.
+//
+// The server owns its listening socket and worker threads; the WebBackend must
+// outlive it. Start/Stop from one thread; the backend is called from the worker
+// threads.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "exporter/metrics/exposition_cache.h"
+
+namespace tle {
+
+class WebBackend {
+ public:
+  virtual ~WebBackend() = default;
+  virtual ScrapeBody Scrape(bool gzip) = 0;
+  virtual std::string LandingPage() = 0;  // HTML
+  virtual bool Ready() = 0;
+  virtual std::string Reload() = 0;  // "" on success, else why it was refused
+};
+
+struct WebOptions {
+  std::string listen_address = ":9877";
+  std::string telemetry_path = "/metrics";
+  int max_requests = 40;
+  std::string web_config_file;  // exporter-toolkit web config (TLS, basic
+                                // auth); empty = none
+};
+
+// Splits "host:port", ":port" or "[v6]:port"; false when malformed. An empty
+// host means all interfaces ("0.0.0.0").
+bool ParseListenAddress(const std::string& address, std::string* host,
+                        int* port);
+
+// True when an Accept-Encoding header value admits gzip (and does not give it
+// q=0).
+bool AcceptsGzip(const std::string& accept_encoding);
+
+class WebServer {
+ public:
+  WebServer(WebOptions options, WebBackend& backend);
+  ~WebServer();  // stops
+  WebServer(const WebServer&) = delete;
+  WebServer& operator=(const WebServer&) = delete;
+  WebServer(WebServer&&) = delete;
+  WebServer& operator=(WebServer&&) = delete;
+
+  // Binds and starts serving on a thread of its own; throws std::runtime_error
+  // when it cannot bind or the web config is bad. Returns the bound port.
+  int Start();
+  void Stop();  // stops accepting, finishes requests in flight; idempotent
+  int port() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tle

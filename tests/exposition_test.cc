@@ -1,0 +1,244 @@
+// Snapshot -> exposition text (a golden file), UTF-8 repair, gzip assembly and
+// staleness.
+#include <zlib.h>
+
+#include <catch2/catch.hpp>
+#include <clocale>
+#include <fstream>
+#include <locale>
+#include <sstream>
+
+#include "exporter/metrics/exposition_cache.h"
+#include "exporter/metrics/gzip.h"
+#include "exporter/metrics/health_exposition.h"
+#include "exporter/metrics/snapshot_exposition.h"
+
+namespace tle {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+Snapshot SampleSnapshot() {
+  Snapshot s;
+  s.sdkappid = 1400000000;
+  s.completed_at = 1700000000;
+  s.pages = 1;
+  Room a;
+  a.room_id = "room_a";
+  a.room_name = "Say \"hi\" \\ back\nnow";
+  a.owner_account = "bren";
+  a.cover_url = "https://example.com/a.png";
+  a.categories = {1, 2, 3};
+  a.create_time = 1693271354;
+  a.activity_status = 1;
+  a.view_count = 9007199254740993;  // above 2^53 is refused by the decoder;
+                                    // here it is just big
+  a.view_count = 1000;
+  Room b;
+  b.room_id = "room_b";
+  b.room_name = "bad \xff\xfe utf8 \xe4\xb8";
+  b.owner_account = "12345";
+  b.categories = {2, 2};
+  b.create_time = 1693271355;
+  b.activity_status = 0;
+  b.view_count = 900;
+  Room c;
+  c.room_id = "room_c";
+  c.room_name =
+      "\xe7\x9b\xb4\xe6\x92\xad \xf0\x9f\x8e\xa4";  // CJK and an emoji, valid
+  c.create_time = 1693271356;
+  c.activity_status = 2;
+  c.view_count = 5;
+  s.rooms = {a, b, c};
+  SortRooms(&s.rooms);
+  return s;
+}
+
+std::string Inflate(const std::string& gz) {
+  z_stream zs{};
+  REQUIRE(inflateInit2(&zs, 16 + MAX_WBITS) == Z_OK);
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz.data()));
+  zs.avail_in = static_cast<uInt>(gz.size());
+  std::string out;
+  char buf[65536];
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    zs.next_out = reinterpret_cast<Bytef*>(buf);
+    zs.avail_out = sizeof(buf);
+    rc = inflate(&zs, Z_NO_FLUSH);
+    out.append(buf, sizeof(buf) - zs.avail_out);
+  }
+  CHECK(
+      rc ==
+      Z_STREAM_END);  // a complete gzip member, CRC and length checked by zlib
+  CHECK(zs.avail_in == 0);  // and nothing after it
+  inflateEnd(&zs);
+  return out;
+}
+
+std::string RenderSample(int max_room_series) {
+  RenderedSnapshot r = RenderSnapshot(SampleSnapshot(), max_room_series);
+  std::string out;
+  for (std::string_view piece : AssembleSnapshots({&r})) out.append(piece);
+  return out;
+}
+
+TEST_CASE("a snapshot renders to the golden exposition") {
+  std::string text = RenderSample(2);
+  std::string golden_path =
+      std::string(TLE_FIXTURES_DIR) + "/golden/snapshot.prom";
+  if (std::getenv("TLE_UPDATE_GOLDEN") != nullptr) {
+    std::ofstream(golden_path, std::ios::binary) << text;
+  }
+  CHECK(text == ReadFile(golden_path));
+}
+
+TEST_CASE("rendering does not depend on the locale") {
+  std::string before = RenderSample(0);
+  bool switched = false;
+  for (const char* name :
+       {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "ru_RU.UTF-8"}) {
+    try {
+      std::locale::global(std::locale(name));
+      std::setlocale(LC_ALL, name);
+      switched = true;
+      break;
+    } catch (const std::runtime_error&) {
+    }
+  }
+  if (!switched) {
+    WARN("no comma-decimal locale installed; locale check skipped");
+    return;
+  }
+  std::string after = RenderSample(0);
+  std::locale::global(std::locale::classic());
+  std::setlocale(LC_ALL, "C");
+  CHECK(after == before);
+}
+
+TEST_CASE("max_room_series keeps the top rooms and counts the rest") {
+  std::string all = RenderSample(0);
+  CHECK(all.find("room_id=\"room_c\"") != std::string::npos);
+  CHECK(
+      all.find("tencent_live_room_series_omitted{sdkappid=\"1400000000\"} 0") !=
+      std::string::npos);
+  std::string top1 = RenderSample(1);
+  CHECK(top1.find("room_id=\"room_b\"") == std::string::npos);
+  CHECK(top1.find(
+            "tencent_live_room_series_omitted{sdkappid=\"1400000000\"} 2") !=
+        std::string::npos);
+  // Aggregates always cover every room.
+  CHECK(top1.find("tencent_live_rooms{sdkappid=\"1400000000\"} 3") !=
+        std::string::npos);
+  CHECK(top1.find("tencent_live_views{sdkappid=\"1400000000\"} 1905") !=
+        std::string::npos);
+  CHECK(top1.find("tencent_live_category_rooms{sdkappid=\"1400000000\","
+                  "category=\"2\"} 2") != std::string::npos);
+  CHECK(top1.find("tencent_live_category_rooms{sdkappid=\"1400000000\","
+                  "category=\"none\"} 1") != std::string::npos);
+}
+
+TEST_CASE("ValidUtf8 keeps valid text and replaces every invalid sequence") {
+  CHECK(ValidUtf8("plain") == "plain");
+  CHECK(ValidUtf8("\xe7\x9b\xb4\xf0\x9f\x8e\xa4") ==
+        "\xe7\x9b\xb4\xf0\x9f\x8e\xa4");
+  CHECK(ValidUtf8("a\xff"
+                  "b") ==
+        "a\xef\xbf\xbd"
+        "b");
+  CHECK(ValidUtf8("\xe4\xb8") == "\xef\xbf\xbd\xef\xbf\xbd");
+  CHECK(ValidUtf8("\xc0\xaf") == "\xef\xbf\xbd\xef\xbf\xbd");  // overlong
+  CHECK(ValidUtf8("\xed\xa0\x80") ==
+        "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");  // surrogate
+  CHECK(ValidUtf8(std::string("a\0b", 3)) == std::string("a\0b", 3));
+}
+
+TEST_CASE(
+    "gzip of shared snapshot bytes plus per-scrape text is one valid member") {
+  ExpositionCache cache;
+  auto rendered = std::make_shared<const RenderedSnapshot>(
+      RenderSnapshot(SampleSnapshot(), 0));
+  cache.Update(rendered, 300);
+  std::string health = "# HELP x y\n# TYPE x gauge\nx 1\n";
+  ScrapeBody plain = cache.Build(1700000001, health, false);
+  ScrapeBody gz = cache.Build(1700000001, health, true);
+  CHECK(plain.Join() == RenderSample(0) + health);
+  CHECK(Inflate(gz.Join()) == plain.Join());
+  // Both scrapes share the same static bytes.
+  CHECK(plain.shared == gz.shared);
+  CHECK(Inflate(Gzip("hello")) == "hello");
+}
+
+TEST_CASE("a stale snapshot leaves the body; a fresh one comes back") {
+  ExpositionCache cache;
+  auto rendered = std::make_shared<const RenderedSnapshot>(
+      RenderSnapshot(SampleSnapshot(), 0));
+  cache.Update(rendered, 300);
+  CHECK(cache.Build(1700000299, "", false).Join().find("tencent_live_rooms{") !=
+        std::string::npos);
+  CHECK(cache.Build(1700000300, "", false).Join().empty());
+  ScrapeBody gz = cache.Build(1700000301, "x 1\n", true);
+  CHECK(Inflate(gz.Join()) == "x 1\n");
+  Snapshot fresh = SampleSnapshot();
+  fresh.completed_at = 1700000400;
+  cache.Update(
+      std::make_shared<const RenderedSnapshot>(RenderSnapshot(fresh, 0)), 300);
+  CHECK(cache.Build(1700000401, "", false).Join().find("tencent_live_rooms{") !=
+        std::string::npos);
+}
+
+TEST_CASE("two apps share one HELP/TYPE header per family") {
+  Snapshot a = SampleSnapshot();
+  Snapshot b = SampleSnapshot();
+  b.sdkappid = 1400000001;
+  RenderedSnapshot ra = RenderSnapshot(a, 0);
+  RenderedSnapshot rb = RenderSnapshot(b, 0);
+  std::string text;
+  for (std::string_view piece : AssembleSnapshots({&ra, &rb}))
+    text.append(piece);
+  std::size_t count = 0;
+  for (std::size_t pos = text.find("# TYPE tencent_live_rooms gauge");
+       pos != std::string::npos;
+       pos = text.find("# TYPE tencent_live_rooms gauge", pos + 1)) {
+    ++count;
+  }
+  CHECK(count == 1);
+  CHECK(text.find("tencent_live_rooms{sdkappid=\"1400000001\"} 3") !=
+        std::string::npos);
+}
+
+TEST_CASE("health text carries every app's counters and the build info") {
+  AppHealth app;
+  app.sdkappid = 7;
+  app.interval_seconds = 60;
+  app.stats.up = true;
+  app.stats.walks = 3;
+  app.stats.errors_by_code["70003"] = 2;
+  app.stats.duration_buckets.assign(RequestDurationBuckets().size() + 1, 0);
+  app.stats.duration_buckets[0] = 4;
+  app.stats.duration_count = 4;
+  std::string text = RenderHealth({app}, ReloadStatus{}, ReadProcessSample());
+  CHECK(text.find("tencent_live_up{sdkappid=\"7\"} 1") != std::string::npos);
+  CHECK(text.find("tencent_live_walks_total{sdkappid=\"7\"} 3") !=
+        std::string::npos);
+  CHECK(text.find("tencent_live_api_errors_total{sdkappid=\"7\",api=\"get_room_"
+                  "list\",code=\"70003\"} 2") != std::string::npos);
+  CHECK(text.find("tencent_live_walk_failures_total{sdkappid=\"7\",reason="
+                  "\"cursor_loop\"} 0") != std::string::npos);
+  CHECK(text.find("tencent_live_api_request_duration_seconds_bucket{sdkappid="
+                  "\"7\",api=\"get_room_list\",le=\"+Inf\"} 4") !=
+        std::string::npos);
+  CHECK(text.find("tencent_live_exporter_build_info{version=") !=
+        std::string::npos);
+  CHECK(text.find("process_resident_memory_bytes ") != std::string::npos);
+  CHECK(text.find("tencent_live_last_success_timestamp_seconds") ==
+        std::string::npos);
+}
+
+}  // namespace
+}  // namespace tle
