@@ -40,10 +40,10 @@
 //   integral float) kept as its decimal text; missing, null, "" or anything
 //   else -> kMissingRoomId. RoomId is checked before the other fields.
 // - Integers (ViewCount, CreateTime, ActivityStatus, Category entries): a JSON
-//   integer, a string of the form -?[0-9]+, or a float with no fractional
-//   part; the magnitude must be <= 2^53 (metrics are doubles). ViewCount and
-//   CreateTime must be >= 0. Bool, fraction, object, ... -> kBadField. Missing
-//   or null -> 0.
+//   integer, a string -?[0-9]{1,18} (no sign +, no spaces), or a float with no
+//   fractional part; the magnitude must be <= 2^53 (metrics are doubles).
+//   ViewCount and CreateTime must be >= 0. Bool, fraction, object, ... ->
+//   kBadField. Missing or null -> 0.
 // - RoomName, CoverURL: string; missing or null -> ""; anything else ->
 //   kBadField.
 // - Owner_Account: string, or a JSON integer kept as its decimal text (a vendor
