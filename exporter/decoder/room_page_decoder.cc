@@ -10,57 +10,52 @@
 #include <string_view>
 #include <utility>
 
-// Decisions beyond the header's contract (the tests in tests/decoder_test.cc
-// pin each one):
+// Decisions beyond the header's contract (tests/decoder_test.cc pins each one):
 //
 // Envelope
 // - A body larger than kMaxAnswerBytes is kDecode without parsing.
 // - ErrorCode may be an integer, a numeric string ("70001") or an integral
-// float; anything else
-//   (e.g. "abc", an object) is kDecode. A missing ErrorCode counts as 0.
+//   float; anything else ("abc", an object, a bool) is kDecode. A missing
+//   ErrorCode counts as 0.
 // - ErrorCode != 0 -> kApi{code, ErrorInfo, RequestId}, whatever ActionStatus
-// says: the code is the
-//   most precise information the answer has.
-// - ErrorCode 0 (or absent) with ActionStatus other than "OK" (e.g. "FAIL",
-// missing) -> kDecode, not
-//   kApi: there is no code to label the error with or to decide a retry from,
-//   so it is treated as a malformed answer (retried, counted as code="decode");
-//   the message carries ErrorInfo.
-// - RequestId is taken when it is a string; it is filled in every error that
-// comes after parsing.
+//   says: the code is the most precise information the answer has.
+// - ErrorCode 0 (or absent) with ActionStatus other than "OK" ("FAIL", or
+//   missing) -> kDecode, not kApi: there is no code to label the error with or
+//   to decide a retry from, so it is treated as a malformed answer (retried,
+//   counted as code="decode"); the message carries ErrorInfo.
+// - RequestId is taken when it is a string; every error found after parsing
+//   carries it.
 //
 // Response
 // - OK without a Response object -> kDecode.
 // - RoomList missing or null -> no rooms; not an array -> kDecode.
 // - Next missing or null -> "" (walk complete), but only when RoomList is
-// present: a Response with
-//   neither is kDecode. Next of another type -> kDecode.
+//   present: a Response with neither is kDecode. Next of another type ->
+//   kDecode.
 //
 // Rooms (a rejected room is counted in RoomPage::rejected and left out; the
 // page still succeeds)
 // - Not an object -> kBadField.
-// - RoomId: non-empty string, or an integer (also an integral float) kept as
-// its decimal text;
-//   missing, null, "" or anything else -> kMissingRoomId (checked before the
-//   other fields).
+// - RoomId: a non-empty string, or a JSON integer (any uint64 too, or an
+//   integral float) kept as its decimal text; missing, null, "" or anything
+//   else -> kMissingRoomId. RoomId is checked before the other fields.
 // - Integers (ViewCount, CreateTime, ActivityStatus, Category entries): a JSON
-// integer, a string of
-//   the form -?[0-9]+, or a float with no fractional part; the magnitude must
-//   be <= 2^53 (metrics are doubles). ViewCount and CreateTime must be >= 0.
-//   Bool, fraction, object, ... -> kBadField. Missing or null -> 0.
+//   integer, a string -?[0-9]{1,18} (no sign +, no spaces), or a float with no
+//   fractional part; the magnitude must be <= 2^53 (metrics are doubles).
+//   ViewCount and CreateTime must be >= 0. Bool, fraction, object, ... ->
+//   kBadField. Missing or null -> 0.
 // - RoomName, CoverURL: string; missing or null -> ""; anything else ->
-// kBadField.
-// - Owner_Account: string, or an integer kept as its decimal text (a vendor
-// sample shows a number);
-//   missing or null -> ""; anything else -> kBadField.
-// - Category: array of at most 3 integers; missing or null -> empty; otherwise
-// kBadField.
+//   kBadField.
+// - Owner_Account: string, or a JSON integer kept as its decimal text (a vendor
+//   sample shows a number); missing or null -> ""; anything else -> kBadField.
+// - Category: array of at most 3 integers; missing or null -> empty; anything
+//   else -> kBadField.
 //
 // Strings are kept byte for byte: the parser runs with allow_invalid_utf8, so
 // invalid UTF-8 in a RoomName never fails the page (the metrics stage repairs
-// it). Boost.JSON rejects a lone UTF-16 surrogate escape ("\ud800") even then,
-// so a pre-pass rewrites each lone surrogate escape to
-// "\ufffd" (same length) before parsing; such a character becomes U+FFFD.
+// it). Boost.JSON 1.81 rejects a lone UTF-16 surrogate escape ("\ud800") even
+// then, so a pre-pass rewrites each lone surrogate escape to "\ufffd" (same
+// length) before parsing; such a character becomes U+FFFD.
 
 namespace tle {
 namespace {
