@@ -24,7 +24,8 @@
 //   to decide a retry from, so it is treated as a malformed answer (retried,
 //   counted as code="decode"); the message carries ErrorInfo.
 // - RequestId is taken when it is a string; every error found after parsing
-//   carries it.
+//   carries it. An answer that does not parse still gets the first
+//   `"RequestId":"<plain text>"` found in it, for the log line.
 //
 // Response
 // - OK without a Response object -> kDecode.
@@ -258,6 +259,35 @@ std::optional<RejectReason> DecodeRoom(const json::value& value, Room& room) {
   return std::nullopt;
 }
 
+// The RequestId of an answer that did not parse (truncated, malformed): the
+// first `"RequestId":"..."` in the text, if it is short plain text; else "".
+std::string SalvageRequestId(std::string_view body) {
+  constexpr std::string_view kKey = "\"RequestId\"";
+  constexpr std::size_t kMaxLength = 128;
+  std::size_t at = body.find(kKey);
+  if (at == std::string_view::npos) return std::string();
+  std::size_t i = at + kKey.size();
+  auto skip_space = [&] {
+    while (i < body.size() && (body[i] == ' ' || body[i] == '\t' ||
+                               body[i] == '\n' || body[i] == '\r')) {
+      ++i;
+    }
+  };
+  skip_space();
+  if (i >= body.size() || body[i] != ':') return std::string();
+  ++i;
+  skip_space();
+  if (i >= body.size() || body[i] != '"') return std::string();
+  const std::size_t start = ++i;
+  while (i < body.size() && i - start <= kMaxLength) {
+    const auto c = static_cast<unsigned char>(body[i]);
+    if (c == '"') return std::string(body.substr(start, i - start));
+    if (c < 0x20 || c >= 0x7f || c == '\\') return std::string();
+    ++i;
+  }
+  return std::string();
+}
+
 std::string StringField(const json::object& obj, std::string_view key) {
   const json::value* v = obj.if_contains(key);
   if (v == nullptr || !v->is_string()) return std::string();
@@ -371,7 +401,8 @@ DecodeResult DecodeRoomPage(std::string_view body) {
                     json::storage_ptr(&resource), options);
     if (ec) {
       DecodeResult result;
-      result.error = DecodeError("answer is not valid JSON: " + ec.message());
+      result.error = DecodeError("answer is not valid JSON: " + ec.message(),
+                                 SalvageRequestId(text));
       return result;
     }
     return DecodeParsed(root);
