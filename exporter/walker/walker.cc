@@ -101,7 +101,15 @@ void Walker::Run() {
             "s"}});
   while (!stopping_) {
     auto start = SteadyClock::now();
-    WalkOnce();
+    try {
+      WalkOnce();
+    } catch (const std::exception& e) {
+      // Nothing on the walk is meant to throw; if something does (out of
+      // memory), the walker logs it and tries again at the next interval.
+      stats_.WalkFailed(WalkFailure::kDecode, 0, 0, e.what());
+      Log(LogLevel::kError, "walk aborted by an exception",
+          {{"sdkappid", app_label_}, {"error", e.what()}});
+    }
     // The next walk starts `interval` after this one started, or at once after
     // an overrun.
     if (!SleepUntil(start + app_.walk.interval)) break;
