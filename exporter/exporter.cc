@@ -144,6 +144,18 @@ void Exporter::Start() {
   started_ = true;
 }
 
+bool Exporter::WalkAllOnce() {
+  std::vector<Walker*> walkers;
+  {
+    std::lock_guard<std::mutex> lock(apps_mutex_);
+    for (auto& [id, app] : apps_) walkers.push_back(app->walker.get());
+  }
+  // Outside the lock, so scrapes are served meanwhile.
+  bool all = true;
+  for (Walker* walker : walkers) all = walker->WalkOnce() && all;
+  return all;
+}
+
 void Exporter::Stop() {
   std::lock_guard<std::mutex> lock(apps_mutex_);
   for (auto& [id, app] : apps_) app->walker->Stop();

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages the project needs, by name, from scripts/*packages.txt.
-# Usage: scripts/install-deps.sh [build|test]   (test installs both lists; default: build)
+# Usage: scripts/install-deps.sh [build|test|runtime]
+#   build (default): packages.txt; test: packages.txt + test-packages.txt;
+#   runtime: runtime-packages.txt only (the Dockerfile's runtime stage).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-lists=("$here/packages.txt")
-[ "${1:-build}" = test ] && lists+=("$here/test-packages.txt")
+case "${1:-build}" in
+  build) lists=("$here/packages.txt") ;;
+  test) lists=("$here/packages.txt" "$here/test-packages.txt") ;;
+  runtime) lists=("$here/runtime-packages.txt") ;;
+  *) echo "usage: $0 [build|test|runtime]" >&2; exit 2 ;;
+esac
 mapfile -t wanted < <(grep -hv '^\s*#' "${lists[@]}" | grep -v '^\s*$')
 missing=()
 for p in "${wanted[@]}"; do

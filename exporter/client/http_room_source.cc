@@ -77,6 +77,8 @@ class HttpRoomSource::Impl {
     client_.set_read_timeout(timeout);
     client_.set_write_timeout(timeout);
     client_.set_keep_alive(true);
+    client_.set_tcp_nodelay(
+        true);  // small requests: do not wait for delayed ACKs
     client_.set_follow_location(false);
     if (!app.ca_file.empty()) client_.set_ca_cert_path(app.ca_file);
     client_.enable_server_certificate_verification(!app.insecure_skip_verify);
