@@ -172,6 +172,9 @@ TEST_CASE("metrics report exactly the simulator's rooms", "[integration]") {
     CHECK(landing->body.find("href=\"metrics\"") != std::string::npos);
     CHECK(stack.client->Get("/-/healthy")->status == 200);
     CHECK(stack.client->Get("/-/ready")->status == 200);
+    auto get_reload = stack.client->Get("/-/reload");
+    CHECK(get_reload->status == 405);
+    CHECK(get_reload->get_header_value("Allow") == "POST");
     auto missing = stack.client->Get("/nope");
     CHECK(missing->status == 404);
     CHECK(missing->body.find("404") != std::string::npos);

@@ -577,6 +577,14 @@ class WebServer::Impl {
                 "text/plain; charset=utf-8");
           }
         });
+    // Reload changes state, so it is POST only (as in Prometheus); say so.
+    server_->Get("/-/reload",
+                 [](const httplib::Request&, httplib::Response& res) {
+                   res.status = 405;
+                   res.set_header("Allow", "POST");
+                   res.set_content("Only POST requests allowed\n",
+                                   "text/plain; charset=utf-8");
+                 });
     server_->set_error_handler(
         [](const httplib::Request& req, httplib::Response& res) {
           if (res.status == 404) {
