@@ -91,6 +91,13 @@ void ReleaseFreeMemory() {
 
 RoomSourceFactory HttpRoomSourceFactory() {
   return [](const AppConfig& app) {
+    if (app.insecure_skip_verify) {
+      Log(LogLevel::kWarn,
+          "insecure_skip_verify: the upstream's TLS certificate is not "
+          "verified",
+          {{"sdkappid", std::to_string(app.sdkappid)},
+           {"endpoint", app.endpoint}});
+    }
     return std::make_unique<HttpRoomSource>(app);
   };
 }
@@ -151,6 +158,18 @@ void Exporter::Start() {
   std::lock_guard<std::mutex> lock(apps_mutex_);
   for (auto& [id, app] : apps_) app->walker->Start();
   started_ = true;
+}
+
+bool Exporter::WalkAllOnce() {
+  std::vector<Walker*> walkers;
+  {
+    std::lock_guard<std::mutex> lock(apps_mutex_);
+    for (auto& [id, app] : apps_) walkers.push_back(app->walker.get());
+  }
+  // Outside the lock, so scrapes are served meanwhile.
+  bool all = true;
+  for (Walker* walker : walkers) all = walker->WalkOnce() && all;
+  return all;
 }
 
 void Exporter::Stop() {

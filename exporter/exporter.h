@@ -46,6 +46,12 @@ class Exporter final : public WebBackend {
   void Start();  // starts every walker
   void Stop();   // stops every walker (aborting walks in flight)
 
+  // One synchronous walk per app on the calling thread, publishing like the
+  // walker threads do; true if every walk completed. For tests and tools that
+  // drive walks themselves. REQUIRES: Start() not called (no walker threads),
+  // no concurrent Apply().
+  bool WalkAllOnce();
+
   // Replaces the running config: walkers of removed or changed apps stop (their
   // series leave /metrics), walkers of new or changed apps start, unchanged
   // ones go on untouched.

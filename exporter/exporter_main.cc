@@ -1,5 +1,6 @@
 // tencent_live_exporter: flags, signals and start-up; everything else lives in
 // the library.
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #ifdef __GLIBC__
@@ -17,6 +18,7 @@
 #include "exporter/common/log.h"
 #include "exporter/common/version.h"
 #include "exporter/config/config.h"
+#include "exporter/config/web_config.h"
 #include "exporter/exporter.h"
 #include "exporter/simulator/simulator.h"
 #include "exporter/web/web_server.h"
@@ -158,6 +160,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (exit_now) return 0;
+  // Large buffers (an answer read up to its cap, a rendered snapshot) come from
+  // mmap and go back to the system when freed, and at most two malloc arenas
+  // are used, so the resident size stays flat over months of walks.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  mallopt(M_ARENA_MAX, 2);
   tle::SetLogLevel(flags.log_level);
   tle::SetLogFormat(flags.log_format);
 
@@ -174,6 +181,11 @@ int main(int argc, char** argv) {
   std::unique_ptr<tle::Simulator> simulator;
   tle::Config config;
   tle::ConfigLoader loader;
+  // A reload re-reads the web config too; a bad one refuses the whole reload.
+  tle::WebServer* web_server = nullptr;
+  auto reload_web_config = [&web_server] {
+    if (web_server != nullptr) web_server->ReloadWebConfig();
+  };
   try {
     if (flags.demo) {
       tle::SimulatorOptions options;
@@ -190,14 +202,24 @@ int main(int argc, char** argv) {
       app.walk.interval = std::chrono::seconds(10);
       config.file = "(demo)";
       config.apps.push_back(app);
+      loader = [config, reload_web_config] {
+        reload_web_config();
+        return config;
+      };
       tle::Log(tle::LogLevel::kInfo, "demo: embedded simulator started",
                {{"endpoint", simulator->endpoint()},
                 {"rooms", std::to_string(options.rooms)}});
     } else {
       std::string path = flags.config_file;
-      loader = [path] { return tle::LoadConfigFile(path); };
+      loader = [path, reload_web_config] {
+        tle::Config loaded = tle::LoadConfigFile(path);
+        reload_web_config();
+        return loaded;
+      };
       config = loader();
       if (flags.config_check) {
+        if (!flags.web.web_config_file.empty())
+          tle::LoadWebConfigFile(flags.web.web_config_file);
         std::printf("%s: OK: %s\n", path.c_str(), config.Summary().c_str());
         return 0;
       }
@@ -217,6 +239,7 @@ int main(int argc, char** argv) {
             {"apps", std::to_string(config.apps.size())}});
   tle::Exporter exporter(config, tle::HttpRoomSourceFactory(), loader);
   tle::WebServer server(flags.web, exporter);
+  web_server = &server;
   try {
     server.Start();
   } catch (const std::exception& e) {

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages the project needs, by name, from scripts/*packages.txt.
-# Usage: scripts/install-deps.sh [build|test|bench]   (default: build)
-#   build: packages.txt; test: + test-packages.txt; bench: + bench-packages.txt
+# Usage: scripts/install-deps.sh [build|test|bench|runtime]
+#   build (default): packages.txt; test: packages.txt + test-packages.txt;
+#   bench: packages.txt + bench-packages.txt (wrk, nginx for bench/run_all.sh);
+#   runtime: runtime-packages.txt only (the Dockerfile's runtime stage).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-lists=("$here/packages.txt")
 case "${1:-build}" in
-  build) ;;
-  test) lists+=("$here/test-packages.txt") ;;
-  bench) lists+=("$here/bench-packages.txt") ;;
-  *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+  build) lists=("$here/packages.txt") ;;
+  test) lists=("$here/packages.txt" "$here/test-packages.txt") ;;
+  bench) lists=("$here/packages.txt" "$here/bench-packages.txt") ;;
+  runtime) lists=("$here/runtime-packages.txt") ;;
+  *) echo "usage: $0 [build|test|bench|runtime]" >&2; exit 2 ;;
 esac
 mapfile -t wanted < <(grep -hv '^\s*#' "${lists[@]}" | grep -v '^\s*$')
 missing=()

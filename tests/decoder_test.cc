@@ -3,6 +3,7 @@
 // variations of it).
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -466,4 +467,33 @@ TEST_CASE("Lone surrogates in any position", "[decoder]") {
         tle::ErrorKind::kDecode);
   CHECK(tle::DecodeRoomPage(PageWith(R"({"RoomId":"\ud800\u"})")).error.kind ==
         tle::ErrorKind::kDecode);
+}
+
+TEST_CASE("The fuzzing seed corpus decodes without surprises", "[decoder]") {
+  // Replays tests/fuzz/corpus/decoder (and any regression inputs kept there) in
+  // every build, so the sanitizer build checks them even where libFuzzer is not
+  // available.
+  namespace fs = std::filesystem;
+  const fs::path dir =
+      fs::path(TLE_SOURCE_DIR) / "tests" / "fuzz" / "corpus" / "decoder";
+  int files = 0;
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir)) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string body((std::istreambuf_iterator<char>(in)),
+                           std::istreambuf_iterator<char>());
+    INFO(entry.path().string());
+    const tle::DecodeResult r = tle::DecodeRoomPage(body);
+    if (r.error.ok()) {
+      for (const tle::Room& room : r.page.rooms) {
+        CHECK_FALSE(room.room_id.empty());
+        CHECK(room.view_count >= 0);
+        CHECK(room.categories.size() <= 3);
+      }
+    } else {
+      CHECK((r.error.kind == tle::ErrorKind::kApi ||
+             r.error.kind == tle::ErrorKind::kDecode));
+    }
+    ++files;
+  }
+  CHECK(files >= 10);
 }

@@ -261,3 +261,33 @@ TEST_CASE("health text carries every app's counters and the build info") {
 
 }  // namespace
 }  // namespace tle
+
+namespace tle {
+namespace {
+
+TEST_CASE("RoomIds that become equal after UTF-8 repair give one series") {
+  Snapshot s;
+  s.sdkappid = 1;
+  Room a;
+  a.room_id = "r\xff";
+  a.view_count = 10;
+  Room b;
+  b.room_id = "r\xfe";
+  b.view_count = 5;
+  Room c;
+  c.room_id = "ok";
+  c.view_count = 1;
+  s.rooms = {a, b, c};
+  RenderedSnapshot r = RenderSnapshot(s, 0);
+  std::string text;
+  for (std::string_view piece : AssembleSnapshots({&r})) text.append(piece);
+  CHECK(text.find("tencent_live_room_views{sdkappid=\"1\",room_id="
+                  "\"r\xef\xbf\xbd\"} 10") != std::string::npos);
+  CHECK(text.find("} 5\n") == std::string::npos);
+  CHECK(text.find("tencent_live_room_series_omitted{sdkappid=\"1\"} 1") !=
+        std::string::npos);
+  CHECK(text.find("tencent_live_rooms{sdkappid=\"1\"} 3") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace tle

@@ -77,10 +77,8 @@ class HttpRoomSource::Impl {
     client_.set_read_timeout(timeout);
     client_.set_write_timeout(timeout);
     client_.set_keep_alive(true);
-    // httplib writes the request line/headers and the body in separate
-    // send()s; with Nagle on, the body waits for the server's delayed ACK
-    // (~40 ms on Linux), which would add that much to every page.
-    client_.set_tcp_nodelay(true);
+    client_.set_tcp_nodelay(
+        true);  // small requests: do not wait for delayed ACKs
     client_.set_follow_location(false);
     if (!app.ca_file.empty()) client_.set_ca_cert_path(app.ca_file);
     client_.enable_server_certificate_verification(!app.insecure_skip_verify);

@@ -15,24 +15,25 @@
 #include <string_view>
 
 // Decisions (see also usersig.h):
-// - Base64 is our own small codec, not EVP_DecodeBlock: EVP_DecodeBlock keeps
-// the padding bytes in
-//   its output length and accepts whitespace, both of which would make decoding
-//   less strict. Decoding is strict: length a multiple of 4, padding only at
-//   the very end, nothing outside the alphabet. DecodeUserSig accepts only the
-//   vendor alphabet (`*` `-` `_`), never `+` `/` `=`.
+// - Base64 is our own small codec, not EVP_DecodeBlock: EVP_DecodeBlock counts
+//   the padding bytes in its output length and skips whitespace, both of which
+//   would make decoding less strict. Decoding is strict: length a multiple of
+//   4, padding only at the very end, nothing outside the alphabet.
+//   DecodeUserSig accepts only the vendor alphabet (`*` `-` `_`), never the
+//   standard `+` `/` `=`.
 // - Inflating stops at kMaxInflatedBytes (64 KiB): a larger document is refused
-// (zlib bombs). The
-//   zlib stream must end exactly at the end of the input.
+//   (zlib bombs). The zlib stream must end exactly at the end of the input.
 // - The UserSig JSON is parsed by a minimal strict parser below (Boost.JSON
-// belongs to the decoder
-//   stage). It accepts one flat object whose values are strings or integers,
-//   with optional JSON whitespace (the vendor's Python library writes ", " and
-//   ": "). Unknown keys are ignored (newer vendor libraries add "TLS.userbuf");
-//   a repeated known key, a float, a nested value, `true`, `null` or trailing
-//   text make the document malformed. All six fields are required and TLS.ver
-//   must be "2.0". Strings may hold any bytes (not validated as UTF-8); \u
-//   escapes become UTF-8 and a lone surrogate is malformed.
+//   belongs to the decoder stage). It accepts one flat object whose values are
+//   strings or integers, with optional JSON whitespace (the vendor's Python
+//   library writes ", " and ": "). Unknown keys are ignored (newer vendor
+//   libraries add "TLS.userbuf"); a repeated known key, a float, a nested
+//   value, `true`, `null` or trailing text make the document malformed. All six
+//   fields are required and TLS.ver must be "2.0". Strings may hold any bytes
+//   (not validated as UTF-8); \u escapes become UTF-8 and a lone surrogate is
+//   malformed.
+// - CheckUserSig checks in this order: malformed, mismatch, bad signature,
+//   expired. Expiry is computed without overflow (time + expire saturates).
 
 namespace tle {
 namespace {
@@ -147,8 +148,8 @@ std::optional<std::string> Deflate(std::string_view in) {
 std::optional<std::string> InflateBounded(std::string_view in) {
   z_stream zs{};
   if (inflateInit(&zs) != Z_OK) return std::nullopt;
-  std::string out(kMaxInflatedBytes + 1,
-                  '\0');  // one spare byte detects "too large"
+  // One spare byte detects "too large".
+  std::string out(kMaxInflatedBytes + 1, '\0');
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   zs.avail_in = static_cast<uInt>(in.size());
   zs.next_out = reinterpret_cast<Bytef*>(out.data());
@@ -190,8 +191,7 @@ void AppendJsonString(std::string& out, std::string_view s) {
           out.push_back(kHex[u >> 4]);
           out.push_back(kHex[u & 15]);
         } else {
-          out.push_back(
-              c);  // other bytes, including non-ASCII, are written as they are
+          out.push_back(c);  // other bytes, non-ASCII too, are kept as they are
         }
     }
   }
@@ -470,8 +470,8 @@ std::string UserSigHmac(std::string_view secret_key,
       HMAC(EVP_sha256(), key, static_cast<int>(secret_key.size()),
            reinterpret_cast<const unsigned char*>(content.data()),
            content.size(), mac.data(), &mac_len) == nullptr) {
-    return std::string();  // cannot happen with SHA-256 and a sane key; never
-                           // matches a real sig
+    // Cannot happen with SHA-256 and a sane key; never matches a real sig.
+    return std::string();
   }
   return Base64Encode(
       std::string_view(reinterpret_cast<const char*>(mac.data()), mac_len));

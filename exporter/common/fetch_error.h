@@ -48,9 +48,9 @@ enum class ErrorAction {
 
 ErrorAction ClassifyError(const FetchError& error);
 
-// A one-line hint for an operator about a non-retryable error ("wrong secret
-// key or sdkappid", ...); empty when there is nothing more to say than the
-// ErrorInfo.
+// A one-line hint for an operator about why a request finally failed ("wrong
+// secret key or sdkappid", "not an App Administrator", ...); empty only for
+// kNone.
 std::string LikelyCause(const FetchError& error);
 
 }  // namespace tle

@@ -7,6 +7,7 @@
 
 #include "exporter/config/config.h"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -257,6 +258,16 @@ std::string NormaliseEndpoint(std::string_view text, std::string* error) {
   return out;
 }
 
+// One key: value pair of a map. A missing value (`key:`) is reported at its
+// key, because yaml-cpp marks an empty value where the next token starts.
+struct Entry {
+  YAML::Node key;
+  YAML::Node value;
+  YAML::Mark Where() const {
+    return value.IsNull() ? key.Mark() : value.Mark();
+  }
+};
+
 // One parse: the file name for messages and helpers that read typed values off
 // nodes.
 class Parser {
@@ -284,35 +295,35 @@ class Parser {
  private:
   // The keys of one map in file order, with duplicate and non-scalar keys
   // refused.
-  std::vector<std::pair<YAML::Node, YAML::Node>> Entries(
-      const YAML::Node& map, const std::string& path) const;
+  std::vector<Entry> Entries(const YAML::Node& map,
+                             const std::string& path) const;
   [[noreturn]] void UnknownKey(const YAML::Node& key_node,
                                const std::string& key_path,
                                const std::string& key, bool in_app,
                                bool in_defaults) const;
 
-  std::int64_t Int(const YAML::Node& node, const std::string& key,
-                   std::int64_t min, std::int64_t max) const;
-  double Number(const YAML::Node& node, const std::string& key) const;
-  bool Bool(const YAML::Node& node, const std::string& key) const;
-  Duration DurationValue(const YAML::Node& node, const std::string& key,
+  std::int64_t Int(const Entry& entry, const std::string& key, std::int64_t min,
+                   std::int64_t max) const;
+  double Number(const Entry& entry, const std::string& key) const;
+  bool Bool(const Entry& entry, const std::string& key) const;
+  Duration DurationValue(const Entry& entry, const std::string& key,
                          Duration min) const;
-  std::string String(const YAML::Node& node, const std::string& key) const;
+  std::string String(const Entry& entry, const std::string& key) const;
 
   // Applies one walk key; false when `name` is not a walk key.
-  bool WalkKey(const std::string& name, const YAML::Node& value,
+  bool WalkKey(const std::string& name, const Entry& value,
                const std::string& key, WalkSettings* walk) const;
   AppConfig App(const YAML::Node& node, const std::string& path,
-                const WalkSettings& defaults) const;
+                const WalkSettings& defaults, YAML::Mark* sdkappid_mark) const;
   std::string ResolvePath(const std::string& path) const;
 
   std::string file_;
   const EnvLookup& env_;
 };
 
-std::vector<std::pair<YAML::Node, YAML::Node>> Parser::Entries(
-    const YAML::Node& map, const std::string& path) const {
-  std::vector<std::pair<YAML::Node, YAML::Node>> entries;
+std::vector<Entry> Parser::Entries(const YAML::Node& map,
+                                   const std::string& path) const {
+  std::vector<Entry> entries;
   std::set<std::string> seen;
   for (auto it = map.begin(); it != map.end(); ++it) {
     const YAML::Node key = it->first;
@@ -322,7 +333,7 @@ std::vector<std::pair<YAML::Node, YAML::Node>> Parser::Entries(
     if (!seen.insert(key.Scalar()).second) {
       Fail(key, child + Printable(key.Scalar(), kMaxKeyChars), "duplicate key");
     }
-    entries.emplace_back(key, it->second);
+    entries.push_back({key, it->second});
   }
   return entries;
 }
@@ -358,10 +369,11 @@ void Parser::UnknownKey(const YAML::Node& key_node, const std::string& key_path,
   Fail(key_node, key_path, message);
 }
 
-std::int64_t Parser::Int(const YAML::Node& node, const std::string& key,
+std::int64_t Parser::Int(const Entry& entry, const std::string& key,
                          std::int64_t min, std::int64_t max) const {
+  const YAML::Node& node = entry.value;
   if (!IsPlain(node) || !LooksLikeInt(node.Scalar())) {
-    Fail(node, key, "must be an integer, got " + Describe(node));
+    Fail(entry.Where(), key, "must be an integer, got " + Describe(node));
   }
   const auto value = ParseInt(node.Scalar());
   const bool unbounded = max >= std::numeric_limits<int>::max();
@@ -369,20 +381,22 @@ std::int64_t Parser::Int(const YAML::Node& node, const std::string& key,
     const std::string got =
         value ? std::to_string(*value) : std::string("a number out of range");
     if (!unbounded) {
-      Fail(node, key,
+      Fail(entry.Where(), key,
            "must be between " + std::to_string(min) + " and " +
                std::to_string(max) + ", got " + got);
     }
     if (value && *value < min) {
-      Fail(node, key,
+      Fail(entry.Where(), key,
            "must be at least " + std::to_string(min) + ", got " + got);
     }
-    Fail(node, key, "is too large (at most " + std::to_string(max) + ")");
+    Fail(entry.Where(), key,
+         "is too large (at most " + std::to_string(max) + ")");
   }
   return *value;
 }
 
-double Parser::Number(const YAML::Node& node, const std::string& key) const {
+double Parser::Number(const Entry& entry, const std::string& key) const {
+  const YAML::Node& node = entry.value;
   double value = 0;
   bool ok = IsPlain(node);
   if (ok) {
@@ -394,51 +408,54 @@ double Parser::Number(const YAML::Node& node, const std::string& key) const {
     ok = !text.empty() && ec == std::errc() &&
          end == text.data() + text.size() && std::isfinite(value);
   }
-  if (!ok) Fail(node, key, "must be a number, got " + Describe(node));
+  if (!ok) Fail(entry.Where(), key, "must be a number, got " + Describe(node));
   return value;
 }
 
-bool Parser::Bool(const YAML::Node& node, const std::string& key) const {
+bool Parser::Bool(const Entry& entry, const std::string& key) const {
+  const YAML::Node& node = entry.value;
   if (IsPlain(node)) {
     const std::string& text = node.Scalar();
     if (text == "true" || text == "True" || text == "TRUE") return true;
     if (text == "false" || text == "False" || text == "FALSE") return false;
   }
-  Fail(node, key, "must be true or false, got " + Describe(node));
+  Fail(entry.Where(), key, "must be true or false, got " + Describe(node));
 }
 
-Duration Parser::DurationValue(const YAML::Node& node, const std::string& key,
+Duration Parser::DurationValue(const Entry& entry, const std::string& key,
                                Duration min) const {
+  const YAML::Node& node = entry.value;
   if (!node.IsScalar())
-    Fail(node, key, "must be a duration like 30s, got " + Describe(node));
+    Fail(entry.Where(), key,
+         "must be a duration like 30s, got " + Describe(node));
   const std::string& text = node.Scalar();
   if (LooksLikeInt(text) && text != "0") {
-    Fail(node, key,
+    Fail(entry.Where(), key,
          "must be a duration with a unit (ms, s, m, h, d, w, y), like 30s; got "
          "a plain number");
   }
   const auto value = ParseDuration(text);
   if (!value)
-    Fail(node, key, "must be a duration like 250ms, 30s, 5m or 1h30m");
+    Fail(entry.Where(), key, "must be a duration like 250ms, 30s, 5m or 1h30m");
   if (*value < min) {
-    Fail(node, key,
+    Fail(entry.Where(), key,
          min.count() <= 1
              ? "must be greater than 0"
              : "must be at least " + std::to_string(min.count() / 1000) + "s");
   }
-  if (*value > kMaxDuration) Fail(node, key, "must be at most 100y");
+  if (*value > kMaxDuration) Fail(entry.Where(), key, "must be at most 100y");
   return *value;
 }
 
-std::string Parser::String(const YAML::Node& node,
-                           const std::string& key) const {
+std::string Parser::String(const Entry& entry, const std::string& key) const {
+  const YAML::Node& node = entry.value;
   if (!node.IsScalar())
-    Fail(node, key, "must be a string, got " + Describe(node));
-  if (node.Scalar().empty()) Fail(node, key, "must not be empty");
+    Fail(entry.Where(), key, "must be a string, got " + Describe(node));
+  if (node.Scalar().empty()) Fail(entry.Where(), key, "must not be empty");
   return node.Scalar();
 }
 
-bool Parser::WalkKey(const std::string& name, const YAML::Node& value,
+bool Parser::WalkKey(const std::string& name, const Entry& value,
                      const std::string& key, WalkSettings* walk) const {
   constexpr auto kIntMax = std::numeric_limits<int>::max();
   constexpr Duration kPositive(1);
@@ -451,7 +468,7 @@ bool Parser::WalkKey(const std::string& name, const YAML::Node& value,
   } else if (name == "max_qps") {
     walk->max_qps = Number(value, key);
     if (walk->max_qps <= 0) {
-      Fail(value, key,
+      Fail(value.Where(), key,
            "must be greater than 0, got " + FormatNumber(walk->max_qps));
     }
   } else if (name == "allow_qps_above_limit") {
@@ -486,71 +503,71 @@ std::string QpsMessage(double qps) {
 }
 
 AppConfig Parser::App(const YAML::Node& node, const std::string& path,
-                      const WalkSettings& defaults) const {
-  if (!node.IsMap())
+                      const WalkSettings& defaults,
+                      YAML::Mark* sdkappid_mark) const {
+  if (!node.IsMap()) {
     Fail(node, path,
          "must be a map with sdkappid, region, ..., got " + Describe(node));
+  }
   AppConfig app;
   app.walk = defaults;
-  std::map<std::string, YAML::Node> given;   // app-only key nodes by name
-  std::map<std::string, YAML::Node> values;  // and their values
-  YAML::Node max_qps_node;
-  YAML::Node allow_node;
-  for (const auto& [key_node, value] : Entries(node, path)) {
-    const std::string name = key_node.Scalar();
+  std::map<std::string, Entry> given;  // the keys this app sets, by name
+  for (const Entry& entry : Entries(node, path)) {
+    const std::string name = entry.key.Scalar();
     const std::string key = path + "." + Printable(name, kMaxKeyChars);
-    if (WalkKey(name, value, key, &app.walk)) {
-      if (name == "max_qps") max_qps_node = value;
-      if (name == "allow_qps_above_limit") allow_node = key_node;
+    if (WalkKey(name, entry, key, &app.walk)) {
+      given.emplace(name, entry);
       continue;
     }
     if (name == "sdkappid") {
-      if (IsPlain(value) && LooksLikeInt(value.Scalar()) &&
-          value.Scalar().front() == '-') {
-        Fail(value, key, "must be a positive integer");
+      if (IsPlain(entry.value) && LooksLikeInt(entry.value.Scalar()) &&
+          entry.value.Scalar().front() == '-') {
+        Fail(entry.Where(), key, "must be a positive integer");
       }
       app.sdkappid =
-          Int(value, key, 1, std::numeric_limits<std::int64_t>::max());
+          Int(entry, key, 1, std::numeric_limits<std::int64_t>::max());
+      *sdkappid_mark = entry.Where();
     } else if (name == "region") {
-      app.region = String(value, key);
+      app.region = String(entry, key);
       const auto endpoint = RegionEndpoint(app.region);
       if (!endpoint) {
         std::string known;
         for (const auto& region : kRegions) {
           known += (known.empty() ? "" : ", ") + std::string(region.key);
         }
-        Fail(value, key,
+        Fail(entry.Where(), key,
              "unknown region; use one of " + known + ", or endpoint:");
       }
       app.endpoint = *endpoint;
     } else if (name == "endpoint") {
       std::string error;
-      app.endpoint = NormaliseEndpoint(String(value, key), &error);
-      if (!error.empty()) Fail(value, key, error);
+      app.endpoint = NormaliseEndpoint(String(entry, key), &error);
+      if (!error.empty()) Fail(entry.Where(), key, error);
     } else if (name == "identifier") {
-      app.identifier = String(value, key);
+      app.identifier = String(entry, key);
     } else if (name == "secret_key_file" || name == "secret_key_env" ||
                name == "usersig") {
-      String(value, key);  // type check now, read later
+      String(entry, key);  // type check now, resolve once the app is whole
     } else if (name == "ca_file") {
-      app.ca_file = ResolvePath(String(value, key));
+      app.ca_file = ResolvePath(String(entry, key));
     } else if (name == "insecure_skip_verify") {
-      app.insecure_skip_verify = Bool(value, key);
+      app.insecure_skip_verify = Bool(entry, key);
     } else {
-      UnknownKey(key_node, key, name, /*in_app=*/true, /*in_defaults=*/false);
+      UnknownKey(entry.key, key, name, /*in_app=*/true, /*in_defaults=*/false);
     }
-    given.emplace(name, key_node);
-    values.emplace(name, value);
+    given.emplace(name, entry);
   }
+  // The later of two keys in the file, so the message points at the extra one.
+  const auto later = [](const Entry& a, const Entry& b) -> const Entry& {
+    return a.key.Mark().pos > b.key.Mark().pos ? a : b;
+  };
 
-  if (!given.count("sdkappid"))
+  if (!given.count("sdkappid")) {
     Fail(node, path + ".sdkappid", "missing; every app needs one");
+  }
   if (given.count("region") && given.count("endpoint")) {
-    const YAML::Node& later =
-        given["region"].Mark().pos > given["endpoint"].Mark().pos
-            ? given["region"]
-            : given["endpoint"];
-    Fail(later, path + "." + later.Scalar(),
+    const Entry& extra = later(given.at("region"), given.at("endpoint"));
+    Fail(extra.key, path + "." + extra.key.Scalar(),
          "give region or endpoint, not both");
   }
   if (!given.count("region") && !given.count("endpoint")) {
@@ -563,65 +580,66 @@ AppConfig Parser::App(const YAML::Node& node, const std::string& path,
   }
 
   if (app.walk.max_qps > kApiQpsLimit && !app.walk.allow_qps_above_limit) {
-    if (max_qps_node) {
-      Fail(max_qps_node, path + ".max_qps", QpsMessage(app.walk.max_qps));
+    const auto max_qps = given.find("max_qps");
+    if (max_qps != given.end()) {
+      Fail(max_qps->second.Where(), path + ".max_qps",
+           QpsMessage(app.walk.max_qps));
     }
-    // Inherited from defaults (allowed there) but this app turned the
-    // permission off.
-    Fail(allow_node, path + ".allow_qps_above_limit",
+    // Raised and allowed in defaults, but this app withdrew the permission.
+    Fail(given.at("allow_qps_above_limit").key, path + ".allow_qps_above_limit",
          "is false but max_qps " + FormatNumber(app.walk.max_qps) +
              " from defaults is above 10");
   }
 
-  const YAML::Node* credential = nullptr;
+  const Entry* credential = nullptr;
   for (const char* name : {"secret_key_file", "secret_key_env", "usersig"}) {
     const auto found = given.find(name);
     if (found == given.end()) continue;
-    if (credential && credential->Mark().pos < found->second.Mark().pos) {
-      Fail(found->second, path + "." + name,
-           "give only one of secret_key_file, secret_key_env, usersig");
-    } else if (credential) {
-      Fail(*credential, path + "." + credential->Scalar(),
+    if (credential) {
+      const Entry& extra = later(*credential, found->second);
+      Fail(extra.key, path + "." + extra.key.Scalar(),
            "give only one of secret_key_file, secret_key_env, usersig");
     }
     credential = &found->second;
   }
   if (!credential) {
     Fail(node, path,
-         "no credential; give one of secret_key_file, secret_key_env, usersig");
+         "no credential; give one of secret_key_file, secret_key_env, "
+         "usersig");
   }
-  const std::string which = credential->Scalar();
+  const std::string which = credential->key.Scalar();
   const std::string key = path + "." + which;
-  const YAML::Node value = values[which];
+  const std::string& text = credential->value.Scalar();
   if (which == "secret_key_file") {
-    const std::string secret_path = ResolvePath(value.Scalar());
+    const std::string secret_path = ResolvePath(text);
     std::string content;
     if (auto error = ReadFile(secret_path, kMaxSecretBytes, &content)) {
-      Fail(value, key, Printable(secret_path, 1024) + ": " + *error);
+      Fail(credential->Where(), key,
+           Printable(secret_path, 1024) + ": " + *error);
     }
     while (!content.empty() &&
            std::isspace(static_cast<unsigned char>(content.back()))) {
       content.pop_back();
     }
-    if (content.empty())
-      Fail(value, key, Printable(secret_path, 1024) + ": the file is empty");
+    if (content.empty()) {
+      Fail(credential->Where(), key,
+           Printable(secret_path, 1024) + ": the file is empty");
+    }
     app.credential = {Credential::Kind::kSecretKey, std::move(content)};
   } else if (which == "secret_key_env") {
-    const std::string& name = value.Scalar();
-    std::optional<std::string> secret = env_ ? env_(name) : std::nullopt;
+    std::optional<std::string> secret = env_ ? env_(text) : std::nullopt;
     if (!secret) {
-      Fail(value, key,
-           "environment variable " + Printable(name, 256) + " is not set");
+      Fail(credential->Where(), key,
+           "environment variable " + Printable(text, 256) + " is not set");
     }
     if (secret->empty()) {
-      Fail(value, key,
-           "environment variable " + Printable(name, 256) + " is empty");
+      Fail(credential->Where(), key,
+           "environment variable " + Printable(text, 256) + " is empty");
     }
     app.credential = {Credential::Kind::kSecretKey, std::move(*secret)};
   } else {
-    app.credential = {Credential::Kind::kStaticUserSig, value.Scalar()};
+    app.credential = {Credential::Kind::kStaticUserSig, text};
   }
-
   return app;
 }
 
@@ -632,6 +650,8 @@ Config Parser::Parse(std::string_view text) {
   YAML::Node root;
   try {
     root = YAML::Load(std::string(text));
+  } catch (const YAML::DeepRecursion& e) {
+    Fail(e.mark, "yaml", "nested too deeply");
   } catch (const YAML::Exception& e) {
     Fail(e.mark, "yaml", "syntax error: " + e.msg);
   }
@@ -646,47 +666,52 @@ Config Parser::Parse(std::string_view text) {
   Config config;
   config.file = file_;
   WalkSettings defaults;
-  YAML::Node defaults_max_qps;
-  YAML::Node apps;
-  for (const auto& [key_node, value] : Entries(root, "")) {
-    const std::string name = key_node.Scalar();
+  YAML::Mark defaults_max_qps;
+  std::optional<Entry> apps_entry;
+  for (const Entry& entry : Entries(root, "")) {
+    const std::string name = entry.key.Scalar();
     if (name == "defaults") {
-      if (value.IsNull()) continue;
-      if (!value.IsMap())
-        Fail(value, "defaults", "must be a map, got " + Describe(value));
-      for (const auto& [child_key, child] : Entries(value, "defaults")) {
-        const std::string child_name = child_key.Scalar();
+      if (entry.value.IsNull()) continue;
+      if (!entry.value.IsMap()) {
+        Fail(entry.Where(), "defaults",
+             "must be a map, got " + Describe(entry.value));
+      }
+      for (const Entry& child : Entries(entry.value, "defaults")) {
+        const std::string child_name = child.key.Scalar();
         const std::string key =
             "defaults." + Printable(child_name, kMaxKeyChars);
         if (!WalkKey(child_name, child, key, &defaults)) {
-          UnknownKey(child_key, key, child_name, /*in_app=*/false,
+          UnknownKey(child.key, key, child_name, /*in_app=*/false,
                      /*in_defaults=*/true);
         }
-        if (child_name == "max_qps") defaults_max_qps = child;
+        if (child_name == "max_qps") defaults_max_qps = child.Where();
       }
     } else if (name == "apps") {
-      apps = value;
+      apps_entry = entry;
     } else {
-      UnknownKey(key_node, Printable(name, kMaxKeyChars), name, false, false);
+      UnknownKey(entry.key, Printable(name, kMaxKeyChars), name, false, false);
     }
   }
   if (defaults.max_qps > kApiQpsLimit && !defaults.allow_qps_above_limit) {
     Fail(defaults_max_qps, "defaults.max_qps", QpsMessage(defaults.max_qps));
   }
-  if (!apps) Fail(root, "apps", "missing; list at least one app");
+  if (!apps_entry) Fail(root, "apps", "missing; list at least one app");
+  const YAML::Node& apps = apps_entry->value;
   if (apps.IsNull() || (apps.IsSequence() && apps.size() == 0)) {
-    Fail(apps, "apps", "is empty; list at least one app");
+    Fail(apps_entry->Where(), "apps", "is empty; list at least one app");
   }
-  if (!apps.IsSequence())
+  if (!apps.IsSequence()) {
     Fail(apps, "apps", "must be a list of apps, got " + Describe(apps));
+  }
 
   std::map<std::int64_t, std::size_t> seen;
   for (std::size_t i = 0; i < apps.size(); ++i) {
     const std::string path = "apps[" + std::to_string(i) + "]";
-    AppConfig app = App(apps[i], path, defaults);
+    YAML::Mark sdkappid_mark;
+    AppConfig app = App(apps[i], path, defaults, &sdkappid_mark);
     const auto [it, fresh] = seen.emplace(app.sdkappid, i);
     if (!fresh) {
-      Fail(apps[i]["sdkappid"], path + ".sdkappid",
+      Fail(sdkappid_mark, path + ".sdkappid",
            "duplicate: " + std::to_string(app.sdkappid) + " is also apps[" +
                std::to_string(it->second) + "]");
     }

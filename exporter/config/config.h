@@ -1,7 +1,9 @@
-// The config stage: YAML text -> Config, or a ConfigError naming file, line, column and key.
+// The config stage: YAML text -> Config, or a ConfigError naming file, line,
+// column and key.
 //
-// yaml-cpp stays inside config.cc. Config is a plain value; once loaded it is immutable and may be
-// read from any thread. Secrets are held in AppConfig::credential and never printed by anything here.
+// yaml-cpp stays inside config.cc. Config is a plain value; once loaded it is
+// immutable and may be read from any thread. Secrets are held in
+// AppConfig::credential and never printed by anything here.
 #pragma once
 
 #include <chrono>
@@ -21,11 +23,11 @@ using Duration = std::chrono::milliseconds;
 struct WalkSettings {
   Duration interval = std::chrono::seconds(60);
   Duration request_timeout = std::chrono::seconds(10);
-  int page_size = 20;    // 1..20
-  double max_qps = 10;   // > 0; above 10 only with allow_qps_above_limit
+  int page_size = 20;   // 1..20
+  double max_qps = 10;  // > 0; above 10 only with allow_qps_above_limit
   bool allow_qps_above_limit = false;
-  int max_retries = 3;   // 0..100
-  int max_pages = 10000; // >= 1
+  int max_retries = 3;         // 0..100
+  int max_pages = 10000;       // >= 1
   int max_room_series = 1000;  // 0 = all
   Duration stale_after = std::chrono::minutes(5);
   Duration usersig_ttl = std::chrono::hours(24);
@@ -43,7 +45,8 @@ struct AppConfig {
   std::string endpoint;  // scheme://host[:port], from region or endpoint
   std::string identifier;
   Credential credential;
-  std::string ca_file;
+  std::string ca_file;  // relative paths already resolved against the config
+                        // file's folder
   bool insecure_skip_verify = false;
   WalkSettings walk;
 };
@@ -52,11 +55,13 @@ struct Config {
   std::string file;  // where it came from, for messages
   std::vector<AppConfig> apps;
 
-  // "N apps (1400000000 singapore, ...)": the --config.check summary. Holds no secret.
+  // "2 apps: 1400000000 (singapore), 1400000001 (http://127.0.0.1:8080)": the
+  // --config.check summary (region when given, else endpoint). Holds no secret.
   std::string Summary() const;
 };
 
-// A mistake in the config: what() is one line, "FILE:LINE:COLUMN: KEY: what is wrong".
+// A mistake in the config: what() is one line, "FILE:LINE:COLUMN: KEY: what is
+// wrong".
 class ConfigError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -66,17 +71,26 @@ class ConfigError : public std::runtime_error {
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 EnvLookup ProcessEnv();
 
-// Parses config text. `file` names it in messages and anchors relative secret_key_file paths.
-// REQUIRES: nothing; throws ConfigError on any mistake.
-Config ParseConfig(std::string_view text, const std::string& file, const EnvLookup& env);
+// Parses config text. `file` names it in messages and anchors relative
+// secret_key_file and ca_file paths. Reads the secret key file or environment
+// variable the config names. REQUIRES: nothing; throws ConfigError on any
+// mistake (text over 1 MiB, nesting deeper than yaml-cpp's guard, and every
+// yaml-cpp exception included), never anything else.
+Config ParseConfig(std::string_view text, const std::string& file,
+                   const EnvLookup& env);
 
-// Reads and parses a config file; throws ConfigError (also when the file cannot be read).
-Config LoadConfigFile(const std::string& path, const EnvLookup& env = ProcessEnv());
+// Reads and parses a config file; throws ConfigError (also when the file cannot
+// be read).
+Config LoadConfigFile(const std::string& path,
+                      const EnvLookup& env = ProcessEnv());
 
-// "30s", "5m", "1h30m", "250ms": Prometheus duration syntax; nullopt when malformed.
+// "30s", "5m", "1h30m", "250ms": Prometheus duration syntax (units y w d h m s
+// ms, largest first, each at most once; "0" alone is zero); nullopt when
+// malformed, negative or overflowing.
 std::optional<Duration> ParseDuration(std::string_view text);
 
-// The API host for a region key ("singapore" -> "https://adminapisgp.im.qcloud.com"); nullopt if unknown.
+// The API host for a region key ("singapore" ->
+// "https://adminapisgp.im.qcloud.com"); nullopt if unknown.
 std::optional<std::string> RegionEndpoint(std::string_view region);
 
 }  // namespace tle

@@ -10,57 +10,53 @@
 #include <string_view>
 #include <utility>
 
-// Decisions beyond the header's contract (the tests in tests/decoder_test.cc
-// pin each one):
+// Decisions beyond the header's contract (tests/decoder_test.cc pins each one):
 //
 // Envelope
 // - A body larger than kMaxAnswerBytes is kDecode without parsing.
 // - ErrorCode may be an integer, a numeric string ("70001") or an integral
-// float; anything else
-//   (e.g. "abc", an object) is kDecode. A missing ErrorCode counts as 0.
+//   float; anything else ("abc", an object, a bool) is kDecode. A missing
+//   ErrorCode counts as 0.
 // - ErrorCode != 0 -> kApi{code, ErrorInfo, RequestId}, whatever ActionStatus
-// says: the code is the
-//   most precise information the answer has.
-// - ErrorCode 0 (or absent) with ActionStatus other than "OK" (e.g. "FAIL",
-// missing) -> kDecode, not
-//   kApi: there is no code to label the error with or to decide a retry from,
-//   so it is treated as a malformed answer (retried, counted as code="decode");
-//   the message carries ErrorInfo.
-// - RequestId is taken when it is a string; it is filled in every error that
-// comes after parsing.
+//   says: the code is the most precise information the answer has.
+// - ErrorCode 0 (or absent) with ActionStatus other than "OK" ("FAIL", or
+//   missing) -> kDecode, not kApi: there is no code to label the error with or
+//   to decide a retry from, so it is treated as a malformed answer (retried,
+//   counted as code="decode"); the message carries ErrorInfo.
+// - RequestId is taken when it is a string; every error found after parsing
+//   carries it. An answer that does not parse still gets the first
+//   `"RequestId":"<plain text>"` found in it, for the log line.
 //
 // Response
 // - OK without a Response object -> kDecode.
 // - RoomList missing or null -> no rooms; not an array -> kDecode.
 // - Next missing or null -> "" (walk complete), but only when RoomList is
-// present: a Response with
-//   neither is kDecode. Next of another type -> kDecode.
+//   present: a Response with neither is kDecode. Next of another type ->
+//   kDecode.
 //
 // Rooms (a rejected room is counted in RoomPage::rejected and left out; the
 // page still succeeds)
 // - Not an object -> kBadField.
-// - RoomId: non-empty string, or an integer (also an integral float) kept as
-// its decimal text;
-//   missing, null, "" or anything else -> kMissingRoomId (checked before the
-//   other fields).
+// - RoomId: a non-empty string, or a JSON integer (any uint64 too, or an
+//   integral float) kept as its decimal text; missing, null, "" or anything
+//   else -> kMissingRoomId. RoomId is checked before the other fields.
 // - Integers (ViewCount, CreateTime, ActivityStatus, Category entries): a JSON
-// integer, a string of
-//   the form -?[0-9]+, or a float with no fractional part; the magnitude must
-//   be <= 2^53 (metrics are doubles). ViewCount and CreateTime must be >= 0.
-//   Bool, fraction, object, ... -> kBadField. Missing or null -> 0.
+//   integer, a string -?[0-9]{1,18} (no sign +, no spaces), or a float with no
+//   fractional part; the magnitude must be <= 2^53 (metrics are doubles).
+//   ViewCount and CreateTime must be >= 0. Bool, fraction, object, ... ->
+//   kBadField. Missing or null -> 0.
 // - RoomName, CoverURL: string; missing or null -> ""; anything else ->
-// kBadField.
-// - Owner_Account: string, or an integer kept as its decimal text (a vendor
-// sample shows a number);
-//   missing or null -> ""; anything else -> kBadField.
-// - Category: array of at most 3 integers; missing or null -> empty; otherwise
-// kBadField.
+//   kBadField.
+// - Owner_Account: string, or a JSON integer kept as its decimal text (a vendor
+//   sample shows a number); missing or null -> ""; anything else -> kBadField.
+// - Category: array of at most 3 integers; missing or null -> empty; anything
+//   else -> kBadField.
 //
 // Strings are kept byte for byte: the parser runs with allow_invalid_utf8, so
 // invalid UTF-8 in a RoomName never fails the page (the metrics stage repairs
-// it). Boost.JSON rejects a lone UTF-16 surrogate escape ("\ud800") even then,
-// so a pre-pass rewrites each lone surrogate escape to
-// "\ufffd" (same length) before parsing; such a character becomes U+FFFD.
+// it). Boost.JSON 1.81 rejects a lone UTF-16 surrogate escape ("\ud800") even
+// then, so a pre-pass rewrites each lone surrogate escape to "\ufffd" (same
+// length) before parsing; such a character becomes U+FFFD.
 
 namespace tle {
 namespace {
@@ -263,6 +259,35 @@ std::optional<RejectReason> DecodeRoom(const json::value& value, Room& room) {
   return std::nullopt;
 }
 
+// The RequestId of an answer that did not parse (truncated, malformed): the
+// first `"RequestId":"..."` in the text, if it is short plain text; else "".
+std::string SalvageRequestId(std::string_view body) {
+  constexpr std::string_view kKey = "\"RequestId\"";
+  constexpr std::size_t kMaxLength = 128;
+  std::size_t at = body.find(kKey);
+  if (at == std::string_view::npos) return std::string();
+  std::size_t i = at + kKey.size();
+  auto skip_space = [&] {
+    while (i < body.size() && (body[i] == ' ' || body[i] == '\t' ||
+                               body[i] == '\n' || body[i] == '\r')) {
+      ++i;
+    }
+  };
+  skip_space();
+  if (i >= body.size() || body[i] != ':') return std::string();
+  ++i;
+  skip_space();
+  if (i >= body.size() || body[i] != '"') return std::string();
+  const std::size_t start = ++i;
+  while (i < body.size() && i - start <= kMaxLength) {
+    const auto c = static_cast<unsigned char>(body[i]);
+    if (c == '"') return std::string(body.substr(start, i - start));
+    if (c < 0x20 || c >= 0x7f || c == '\\') return std::string();
+    ++i;
+  }
+  return std::string();
+}
+
 std::string StringField(const json::object& obj, std::string_view key) {
   const json::value* v = obj.if_contains(key);
   if (v == nullptr || !v->is_string()) return std::string();
@@ -376,7 +401,8 @@ DecodeResult DecodeRoomPage(std::string_view body) {
                     json::storage_ptr(&resource), options);
     if (ec) {
       DecodeResult result;
-      result.error = DecodeError("answer is not valid JSON: " + ec.message());
+      result.error = DecodeError("answer is not valid JSON: " + ec.message(),
+                                 SalvageRequestId(text));
       return result;
     }
     return DecodeParsed(root);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <unordered_set>
+#include <utility>
 
 #include "exporter/metrics/family_text.h"
 
@@ -146,6 +148,27 @@ RenderedSnapshot RenderSnapshot(const Snapshot& snapshot, int max_room_series) {
         std::min(room_series, static_cast<std::size_t>(max_room_series));
   }
 
+  // The rooms that get room-level series, with their room_id label. Repairing
+  // invalid UTF-8 can make two RoomIds equal; only the first (most viewed) of
+  // them gets series, so the exposition never holds a duplicate series.
+  std::vector<std::pair<const Room*, std::string>> shown;
+  shown.reserve(room_series);
+  bool repaired = false;
+  for (std::size_t i = 0; i < room_series; ++i) {
+    const Room& room = snapshot.rooms[i];
+    shown.emplace_back(&room, ValidUtf8(room.room_id));
+    repaired = repaired || shown.back().second.size() != room.room_id.size() ||
+               shown.back().second != room.room_id;
+  }
+  if (repaired) {
+    std::unordered_set<std::string> seen;
+    shown.erase(std::remove_if(shown.begin(), shown.end(),
+                               [&](const auto& entry) {
+                                 return !seen.insert(entry.second).second;
+                               }),
+                shown.end());
+  }
+
   // Room-level families, in batches.
   constexpr std::array<SnapshotFamily, 4> kRoomFamilies = {
       SnapshotFamily::kRoomViews, SnapshotFamily::kRoomInfo,
@@ -154,10 +177,10 @@ RenderedSnapshot RenderSnapshot(const Snapshot& snapshot, int max_room_series) {
   batch.reserve(kBatch);
   for (SnapshotFamily family : kRoomFamilies) {
     std::string& text = out.samples[Index(family)];
-    for (std::size_t i = 0; i < room_series; ++i) {
-      const Room& room = snapshot.rooms[i];
+    for (const auto& [room_ptr, room_id] : shown) {
+      const Room& room = *room_ptr;
       std::vector<ClientMetric::Label> labels = {
-          app_label(), detail::MakeLabel("room_id", ValidUtf8(room.room_id))};
+          app_label(), detail::MakeLabel("room_id", room_id)};
       switch (family) {
         case SnapshotFamily::kRoomViews:
           batch.push_back(
@@ -194,7 +217,7 @@ RenderedSnapshot RenderSnapshot(const Snapshot& snapshot, int max_room_series) {
       }
     }
     if (!batch.empty()) Flush(family, &batch, &text);
-    out.series += room_series;
+    out.series += shown.size();
   }
 
   // Aggregates over every room.
@@ -238,7 +261,7 @@ RenderedSnapshot RenderSnapshot(const Snapshot& snapshot, int max_room_series) {
   Flush(SnapshotFamily::kActivityStatusRooms, &batch,
         &out.samples[Index(SnapshotFamily::kActivityStatusRooms)]);
   single(SnapshotFamily::kRoomSeriesOmitted,
-         static_cast<double>(snapshot.rooms.size() - room_series));
+         static_cast<double>(snapshot.rooms.size() - shown.size()));
   return out;
 }
 

@@ -549,14 +549,16 @@ void Simulator::Impl::Churn() {
   const auto size = static_cast<std::int64_t>(rooms_.size());
   const std::int64_t few = std::max<std::int64_t>(1, size / 50);
   if (size > 0) {
+    // Pick from one ranking (sorted once, not per close: --rooms can be large).
+    const std::vector<Room>& ranking = Ranking();
+    std::vector<std::string> victims;
     const std::int64_t closes = rng_.Range(1, few);
-    for (std::int64_t i = 0; i < closes && !rooms_.empty(); ++i) {
-      const auto& ranking = Ranking();
-      const auto victim = static_cast<std::size_t>(
-          rng_.Range(0, static_cast<std::int64_t>(ranking.size()) - 1));
-      rooms_.erase(ranking[victim].room_id);
-      dirty_ = true;
+    for (std::int64_t i = 0; i < closes; ++i) {
+      victims.push_back(
+          ranking[static_cast<std::size_t>(rng_.Range(0, size - 1))].room_id);
     }
+    for (const auto& id : victims) rooms_.erase(id);
+    dirty_ = true;
   }
   const std::int64_t opens = rng_.Range(1, few);
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -1004,13 +1006,19 @@ void Simulator::Impl::Start() {
   server_->new_task_queue = [] {
     return new httplib::ThreadPool(kServerThreads);
   };
-  server_->set_keep_alive_max_count(1000);
-  // Headers and body leave in separate send()s: without TCP_NODELAY the body
-  // waits for the client's delayed ACK, a ~40 ms latency the real API has no
-  // reason to share.
+  // Headers and body go out in separate writes: without TCP_NODELAY each answer
+  // waits ~40 ms on Nagle and delayed ACKs.
   server_->set_tcp_nodelay(true);
+  server_->set_keep_alive_max_count(1000);
   server_->set_keep_alive_timeout(2);
   server_->set_payload_max_length(1 << 20);
+  // SO_REUSEADDR only: cpp-httplib's default also sets SO_REUSEPORT, which
+  // would let a second simulator share a port that is already taken instead of
+  // failing to bind.
+  server_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   server_->Post(kApiPath,
                 [this](const httplib::Request& req, httplib::Response& res) {
                   HandleGetRoomList(req, res);

@@ -4,6 +4,8 @@
 // Prints "listening on <endpoint>" once it serves, then waits for SIGTERM or
 // SIGINT and exits 0.
 
+#include <signal.h>
+
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
@@ -164,6 +166,8 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A client that hangs up mid-answer (TLS writes) must not kill the simulator.
+  std::signal(SIGPIPE, SIG_IGN);
 
   tle::Simulator simulator(options);
   for (const auto& [kind, rate] : faults) simulator.SetFault(kind, rate);

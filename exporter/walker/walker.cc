@@ -11,6 +11,9 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
+// The least wait after a rate-limit answer before the next request.
+constexpr std::chrono::milliseconds kMinRateLimitBackoff{1000};
+
 double SecondsSince(SteadyClock::time_point start) {
   return std::chrono::duration<double>(SteadyClock::now() - start).count();
 }
@@ -98,7 +101,15 @@ void Walker::Run() {
             "s"}});
   while (!stopping_) {
     auto start = SteadyClock::now();
-    WalkOnce();
+    try {
+      WalkOnce();
+    } catch (const std::exception& e) {
+      // Nothing on the walk is meant to throw; if something does (out of
+      // memory), the walker logs it and tries again at the next interval.
+      stats_.WalkFailed(WalkFailure::kDecode, 0, 0, e.what());
+      Log(LogLevel::kError, "walk aborted by an exception",
+          {{"sdkappid", app_label_}, {"error", e.what()}});
+    }
     // The next walk starts `interval` after this one started, or at once after
     // an overrun.
     if (!SleepUntil(start + app_.walk.interval)) break;
@@ -110,7 +121,8 @@ Walker::FetchOutcome Walker::FetchWithRetries(const std::string& cursor) {
   int attempt = 0;
   bool renewed = false;
   while (true) {
-    if (!SleepUntil(limiter_.NextSlot(SteadyClock::now()))) return {{}, true};
+    auto slot = std::max(limiter_.NextSlot(SteadyClock::now()), hold_until_);
+    if (!SleepUntil(slot)) return {{}, true};
     auto sent = SteadyClock::now();
     DecodeResult result = source_->FetchPage(cursor, app_.walk.page_size);
     auto done = SteadyClock::now();
@@ -122,39 +134,40 @@ Walker::FetchOutcome Walker::FetchWithRetries(const std::string& cursor) {
     const FetchError& error = result.error;
     stats_.ApiError(error.CodeLabel());
     ErrorAction action = ClassifyError(error);
-    bool retry =
-        attempt < app_.walk.max_retries &&
-        (action == ErrorAction::kRetry || action == ErrorAction::kRateLimited ||
-         action == ErrorAction::kBackOffLong ||
-         (action == ErrorAction::kRenewUserSig && !renewed));
-    Log(retry ? LogLevel::kWarn : LogLevel::kError, "request failed",
+    // A throttling answer slows this app down whether or not the request is
+    // retried: the hold also covers the first request of the next walk, so a
+    // short interval or max_retries 0 never turns into a tight loop.
+    if (action == ErrorAction::kRateLimited) {
+      limiter_.Slowdown(done, tuning_.rate_limit_hold);
+      hold_until_ = done + kMinRateLimitBackoff;
+    } else if (action == ErrorAction::kBackOffLong) {
+      hold_until_ = done + tuning_.long_backoff;
+    }
+    // 70001 gets its one retry with a fresh UserSig even when max_retries is 0:
+    // it is a credential refresh, not a retry of a failing upstream.
+    bool retry = action == ErrorAction::kRenewUserSig
+                     ? !renewed
+                     : attempt < app_.walk.max_retries &&
+                           (action == ErrorAction::kRetry ||
+                            action == ErrorAction::kRateLimited ||
+                            action == ErrorAction::kBackOffLong);
+    // Giving up is reported once, by the "walk failed" line (with the likely
+    // cause); only retries get a line of their own.
+    if (!retry) return {std::move(result), false};
+    Log(LogLevel::kWarn, "request failed, retrying",
         {{"sdkappid", app_label_},
          {"code", error.CodeLabel()},
          {"request_id", error.request_id},
          {"error", error.message},
-         {"attempt", std::to_string(attempt + 1)},
-         {"retry", retry ? "true" : "false"}});
-    if (!retry) return {std::move(result), false};
+         {"attempt", std::to_string(attempt + 1)}});
 
     ++attempt;
     stats_.Retry();
-    auto delay = Backoff(attempt - 1);
-    switch (action) {
-      case ErrorAction::kRenewUserSig:
-        source_->RenewCredential();
-        renewed = true;
-        delay = std::chrono::milliseconds(0);
-        break;
-      case ErrorAction::kRateLimited:
-        limiter_.Slowdown(done, tuning_.rate_limit_hold);
-        delay = std::max(delay, std::chrono::milliseconds(1000));
-        break;
-      case ErrorAction::kBackOffLong:
-        delay = tuning_.long_backoff;
-        break;
-      case ErrorAction::kRetry:
-      case ErrorAction::kFatal:
-        break;
+    auto delay = Backoff(attempt - 1);  // the hold above may stretch it
+    if (action == ErrorAction::kRenewUserSig) {
+      source_->RenewCredential();
+      renewed = true;
+      delay = std::chrono::milliseconds(0);
     }
     if (!SleepUntil(SteadyClock::now() + delay))
       return {std::move(result), true};

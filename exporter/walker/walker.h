@@ -79,6 +79,8 @@ class Walker {
   WalkStats stats_;
   std::mt19937_64 rng_;
   std::string app_label_;
+  // No request before this (after a rate-limit or 70050 answer); spans walks.
+  RateLimiter::TimePoint hold_until_{};
 
   std::mutex mutex_;
   std::condition_variable wake_;

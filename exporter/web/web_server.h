@@ -6,12 +6,20 @@
 //   /-/ready          200 once every app has a snapshot, else 503
 //   /-/reload         POST: re-read the config (200, or 500 with the reason;
 //   the old one stays)
-// Anything else is a 404. More than max_requests requests at once get 503 at
+// Anything else is a 404. More than max_requests requests at once (counted from
+// the parsed request until the last byte of its answer is written) get 503 at
 // once.
 //
+// With a web config file (exporter-toolkit format, see
+// exporter/config/web_config.h) it serves HTTPS (TLS 1.2 minimum, optional
+// client certificates) and/or demands HTTP basic auth against bcrypt hashes;
+// verified credentials are cached (as a keyed SHA-256, never the plaintext) so
+// bcrypt does not run on every scrape. ReloadWebConfig() swaps a new file in
+// for new connections and requests.
+//
 // The server owns its listening socket and worker threads; the WebBackend must
-// outlive it. Start/Stop from one thread; the backend is called from the worker
-// threads.
+// outlive it. Start/Stop from one thread; ReloadWebConfig from any thread; the
+// backend is called from the worker threads.
 #pragma once
 
 #include <memory>
@@ -61,6 +69,12 @@ class WebServer {
   int Start();
   void Stop();  // stops accepting, finishes requests in flight; idempotent
   int port() const;
+
+  // Re-reads options.web_config_file (a no-op without one). On a bad file
+  // throws ConfigError / std::runtime_error and keeps the current one; turning
+  // TLS on or off needs a restart and is refused. Certificates, client auth
+  // and users of a good file apply to new connections and requests.
+  void ReloadWebConfig();
 
  private:
   class Impl;

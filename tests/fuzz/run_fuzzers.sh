@@ -38,15 +38,21 @@ cmake --preset fuzz "${extra[@]}" >/dev/null
 cmake --build --preset fuzz --target fuzzers -j "${TLE_FUZZ_JOBS:-$(nproc)}"
 
 shopt -s nullglob
-fuzzers=(build/fuzz/fuzz/*_fuzz)
-if [ ${#fuzzers[@]} -eq 0 ]; then
-  echo "run_fuzzers: no fuzzers were built" >&2
+sources=(tests/fuzz/*_fuzz.cc)
+if [ ${#sources[@]} -eq 0 ]; then
+  echo "run_fuzzers: no tests/fuzz/*_fuzz.cc" >&2
   exit 1
 fi
 
 status=0
-for bin in "${fuzzers[@]}"; do
-  name=$(basename "$bin" _fuzz)
+for src in "${sources[@]}"; do
+  name=$(basename "$src" _fuzz.cc)
+  bin=build/fuzz/fuzz/${name}_fuzz
+  if [ ! -x "$bin" ]; then
+    echo "run_fuzzers: $bin was not built" >&2
+    status=1
+    continue
+  fi
   work=tests/fuzz/corpus-work/$name
   findings=tests/fuzz/corpus-work/$name-findings
   mkdir -p "$work" "$findings"

@@ -1,0 +1,23 @@
+# Deployment checks (label `deploy`): deploy/**/*.yaml, the Dockerfile's build script, the image's
+# runtime package list. See tests/deploy/check_deploy.py.
+find_program(TLE_PYTHON3 python3 REQUIRED)
+set(_tle_check_deploy ${CMAKE_CURRENT_SOURCE_DIR}/deploy/check_deploy.py)
+
+add_test(NAME deploy_yaml COMMAND ${TLE_PYTHON3} ${_tle_check_deploy} yaml)
+add_test(NAME deploy_promtool COMMAND ${TLE_PYTHON3} ${_tle_check_deploy} promtool)
+add_test(NAME prometheusrule_matches COMMAND ${TLE_PYTHON3} ${_tle_check_deploy} prometheusrule)
+# What the Dockerfile's build stage runs, into its own build tree and a scratch prefix; then the
+# installed exporter must start (--demo) and answer /-/healthy. A full release build: slow.
+add_test(NAME container_build COMMAND ${TLE_PYTHON3} ${_tle_check_deploy} container-build
+  ${CMAKE_BINARY_DIR}/container-prefix ${CMAKE_BINARY_DIR}/container)
+set_tests_properties(deploy_yaml deploy_promtool prometheusrule_matches PROPERTIES
+  LABELS deploy TIMEOUT 300)
+set_tests_properties(container_build PROPERTIES LABELS deploy TIMEOUT 3600 RUN_SERIAL TRUE)
+
+# Every shared library of the programs must come from scripts/runtime-packages.txt, the list the
+# image's runtime stage installs. Sanitizer builds link extra runtimes, so they skip this.
+if(NOT TLE_SANITIZE)
+  add_test(NAME runtime_libs COMMAND ${TLE_PYTHON3} ${_tle_check_deploy} runtime-libs
+    $<TARGET_FILE:tencent_live_exporter> $<TARGET_FILE:tencent_live_simulator>)
+  set_tests_properties(runtime_libs PROPERTIES LABELS deploy TIMEOUT 300)
+endif()

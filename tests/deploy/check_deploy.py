@@ -1,0 +1,674 @@
+#!/usr/bin/env python3
+"""Checks of everything under deploy/, the Dockerfile and the image build (ctest label `deploy`).
+
+  check_deploy.py yaml                    every YAML parses; compose references exist; the Kubernetes
+                                          Deployment, the systemd unit and the Dockerfile have what
+                                          docs/deploying.md promises
+  check_deploy.py promtool                promtool/amtool accept the compose stack's configs
+  check_deploy.py prometheusrule          the PrometheusRule carries exactly the shipped rules
+  check_deploy.py container-build PREFIX BUILD_DIR
+                                          scripts/container-build.sh (what the Dockerfile runs)
+                                          builds programs that start and answer /-/healthy
+  check_deploy.py runtime-libs BINARY...  every shared library of BINARY comes from a package in
+                                          scripts/runtime-packages.txt (the image's runtime stage)
+
+Python 3 standard library and PyYAML only. Servers are started on free 127.0.0.1 ports and always
+stopped.
+"""
+
+import glob
+import os
+import pathlib
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+COMPOSE_DIR = DEPLOY / "compose"
+K8S_DIR = DEPLOY / "kubernetes"
+SYSTEMD_UNIT = DEPLOY / "systemd" / "tencent_live_exporter.service"
+DEFAULT_CONFIG = "/etc/tencent_live_exporter/tencent_live_exporter.yml"
+DEFAULT_PORT = 9877
+
+
+class Failures:
+    """Collects failed checks so one run reports all of them."""
+
+    def __init__(self):
+        self.items = []
+
+    def check(self, ok, message):
+        if not ok:
+            self.items.append(message)
+        return ok
+
+    def finish(self, what):
+        if self.items:
+            for item in self.items:
+                print(f"FAIL: {item}")
+            print(f"{what}: {len(self.items)} failure(s)")
+            return 1
+        print(f"{what}: OK")
+        return 0
+
+
+def rel(path):
+    try:
+        return str(pathlib.Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+# ---------------------------------------------------------------------------------------- yaml
+
+
+def yaml_files():
+    return sorted(p for p in DEPLOY.rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file())
+
+
+def load_all(path):
+    return [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d is not None]
+
+
+def check_yaml_parses(f):
+    files = yaml_files()
+    f.check(len(files) >= 10, f"expected the deploy/ YAML files, found only {len(files)}")
+    for path in files:
+        try:
+            docs = load_all(path)
+            f.check(docs, f"{rel(path)}: empty YAML")
+        except yaml.YAMLError as e:
+            f.check(False, f"{rel(path)}: does not parse: {e}")
+
+
+def compose_host_path(value):
+    """The host side of a short-syntax volume, or None for a named volume."""
+    host = value.split(":", 1)[0]
+    if host.startswith((".", "/", "~")):
+        return host
+    return None
+
+
+def check_compose(f):
+    path = COMPOSE_DIR / "compose.yaml"
+    if not f.check(path.exists(), "deploy/compose/compose.yaml missing"):
+        return
+    compose = yaml.safe_load(path.read_text(encoding="utf-8"))
+    services = compose.get("services") or {}
+    for name in ("simulator", "exporter", "prometheus", "alertmanager", "grafana"):
+        f.check(name in services, f"compose: service {name} missing")
+
+    referenced = []
+    for name, service in services.items():
+        build = service.get("build")
+        if build is not None:
+            context = COMPOSE_DIR / (build if isinstance(build, str) else build.get("context", "."))
+            referenced.append((f"service {name} build context", context))
+            if isinstance(build, dict):
+                referenced.append((f"service {name} dockerfile",
+                                   context / build.get("dockerfile", "Dockerfile")))
+        for volume in service.get("volumes") or []:
+            host = volume.get("source") if isinstance(volume, dict) and volume.get(
+                "type") == "bind" else (compose_host_path(volume) if isinstance(volume, str) else None)
+            if host:
+                referenced.append((f"service {name} volume {host}", COMPOSE_DIR / host))
+        env_file = service.get("env_file")
+        for entry in [env_file] if isinstance(env_file, str) else (env_file or []):
+            referenced.append((f"service {name} env_file", COMPOSE_DIR / entry))
+        for secret in service.get("secrets") or []:
+            secret_name = secret if isinstance(secret, str) else secret.get("source")
+            f.check(secret_name in (compose.get("secrets") or {}),
+                    f"compose: service {name} uses undeclared secret {secret_name}")
+    for name, secret in (compose.get("secrets") or {}).items():
+        if "file" in secret:
+            referenced.append((f"secret {name}", COMPOSE_DIR / secret["file"]))
+    f.check(len(referenced) >= 8, f"compose: only {len(referenced)} file references found")
+    for what, target in referenced:
+        f.check(target.exists(), f"compose: {what} -> {rel(target)} does not exist")
+
+    # Grafana gets every shipped dashboard (at least the two), and a dashboard provider.
+    dashboards = sorted((ROOT / "dashboards").glob("*.json"))
+    f.check(len(dashboards) >= 2, "compose: dashboards/ should hold both dashboards (*.json)")
+    grafana_sources = {(COMPOSE_DIR / compose_host_path(v)).resolve()
+                       for v in services.get("grafana", {}).get("volumes") or []
+                       if isinstance(v, str) and compose_host_path(v)}
+    for dashboard in dashboards:
+        f.check(dashboard.resolve() in grafana_sources or dashboard.parent.resolve() in grafana_sources,
+                f"compose: grafana does not mount {rel(dashboard)}")
+    f.check(any("provisioning/dashboards" in str(p) for p in grafana_sources),
+            "compose: grafana needs a dashboards provisioning file")
+
+    # The exporter and simulator run the project's image; the simulator overrides the entrypoint.
+    exporter, simulator = services.get("exporter", {}), services.get("simulator", {})
+    f.check(exporter.get("image") == simulator.get("image") and "build" in exporter,
+            "compose: exporter and simulator should both run the image built from the Dockerfile")
+    f.check("tencent_live_simulator" in " ".join(simulator.get("entrypoint") or []),
+            "compose: simulator should override the entrypoint with tencent_live_simulator")
+
+    # The exporter config points at the simulator with its demo credentials.
+    config = yaml.safe_load((COMPOSE_DIR / "tencent_live_exporter.yml").read_text(encoding="utf-8"))
+    app = (config.get("apps") or [{}])[0]
+    f.check(str(app.get("endpoint", "")).startswith("http://simulator:"),
+            "compose: exporter config should point at http://simulator:PORT")
+    port = str(app.get("endpoint", "")).rsplit(":", 1)[-1]
+    f.check(f"--port={port}" in (simulator.get("command") or []),
+            f"compose: simulator should listen on port {port} that the exporter config uses")
+    secret_file = (COMPOSE_DIR / "secrets" / "tencent_live_key").read_text(encoding="utf-8")
+    f.check(secret_file.strip() == "demo-secret-key-not-for-production",
+            "compose: the demo secret should be the simulator's public demo key")
+
+    # Grafana's provisioned datasource points at the compose Prometheus.
+    datasources = yaml.safe_load(
+        (COMPOSE_DIR / "grafana/provisioning/datasources/prometheus.yml").read_text(encoding="utf-8"))
+    f.check(any(d.get("type") == "prometheus" and d.get("url") == "http://prometheus:9090"
+                for d in datasources.get("datasources", [])),
+            "grafana: datasource should be the compose Prometheus")
+
+
+def k8s_documents():
+    docs = {}
+    for path in sorted(K8S_DIR.glob("*.yaml")):
+        for doc in load_all(path):
+            if isinstance(doc, dict) and "kind" in doc:
+                docs.setdefault(doc["kind"], []).append(doc)
+    return docs
+
+
+def check_kubernetes(f):
+    docs = k8s_documents()
+    for kind in ("Deployment", "Service", "ConfigMap", "ServiceMonitor", "PrometheusRule"):
+        f.check(kind in docs, f"kubernetes: no {kind}")
+    if "Deployment" not in docs:
+        return
+    deployment = docs["Deployment"][0]
+    spec = deployment["spec"]["template"]["spec"]
+    pod_sc = spec.get("securityContext") or {}
+    containers = spec.get("containers") or []
+    if not f.check(len(containers) == 1, "kubernetes: Deployment should have one container"):
+        return
+    c = containers[0]
+    sc = c.get("securityContext") or {}
+    f.check(pod_sc.get("runAsNonRoot") is True or sc.get("runAsNonRoot") is True,
+            "kubernetes: runAsNonRoot must be true")
+    f.check(isinstance(pod_sc.get("runAsUser", sc.get("runAsUser")), int)
+            and pod_sc.get("runAsUser", sc.get("runAsUser")) != 0,
+            "kubernetes: runAsUser must be a non-zero UID")
+    f.check(sc.get("readOnlyRootFilesystem") is True, "kubernetes: readOnlyRootFilesystem must be true")
+    f.check(sc.get("allowPrivilegeEscalation") is False,
+            "kubernetes: allowPrivilegeEscalation must be false")
+    f.check("ALL" in ((sc.get("capabilities") or {}).get("drop") or []),
+            "kubernetes: capabilities must drop ALL")
+    resources = c.get("resources") or {}
+    f.check(resources.get("requests") and resources.get("limits"),
+            "kubernetes: resources need requests and limits")
+    ports = {p.get("name"): p.get("containerPort") for p in c.get("ports") or []}
+    f.check(DEFAULT_PORT in ports.values(), f"kubernetes: container should expose {DEFAULT_PORT}")
+
+    def probe_path(name):
+        return ((c.get(name) or {}).get("httpGet") or {}).get("path")
+
+    f.check(probe_path("livenessProbe") == "/-/healthy", "kubernetes: liveness probe on /-/healthy")
+    f.check(probe_path("readinessProbe") == "/-/ready", "kubernetes: readiness probe on /-/ready")
+    for name in ("livenessProbe", "readinessProbe"):
+        port = ((c.get(name) or {}).get("httpGet") or {}).get("port")
+        f.check(port in ports or port == DEFAULT_PORT, f"kubernetes: {name} port {port} unknown")
+
+    # The secret key: a Secret volume, mounted read-only, at the path the ConfigMap's config names.
+    volumes = {v["name"]: v for v in spec.get("volumes") or []}
+    mounts = {m["name"]: m for m in c.get("volumeMounts") or []}
+    secret_volumes = [n for n, v in volumes.items() if "secret" in v]
+    f.check(len(secret_volumes) == 1, "kubernetes: the secret key should come from one Secret volume")
+    config_text = ""
+    for cm in docs.get("ConfigMap", []):
+        config_text += "".join((cm.get("data") or {}).values())
+    config = yaml.safe_load(config_text) if config_text else {}
+    key_files = [a.get("secret_key_file") for a in (config or {}).get("apps") or []]
+    f.check(key_files and all(key_files), "kubernetes: ConfigMap apps should use secret_key_file")
+    for name in secret_volumes:
+        mount = mounts.get(name)
+        if not f.check(mount is not None, f"kubernetes: Secret volume {name} not mounted"):
+            continue
+        f.check(mount.get("readOnly") is True, "kubernetes: the Secret mount should be read-only")
+        items = volumes[name]["secret"].get("items") or []
+        paths = [f"{mount['mountPath']}/{i['path']}" for i in items]
+        for key_file in key_files:
+            f.check(key_file in paths,
+                    f"kubernetes: secret_key_file {key_file} is not a mounted Secret item {paths}")
+    # The config file the args name is the one the ConfigMap provides.
+    args = c.get("args") or []
+    config_arg = next((a.split("=", 1)[1] for a in args if a.startswith("--config.file=")), None)
+    config_mounts = [m for n, m in mounts.items() if "configMap" in volumes.get(n, {})]
+    f.check(config_arg is not None and any(
+        config_arg == f"{m['mountPath']}/{key}" for m in config_mounts
+        for cm in docs.get("ConfigMap", []) for key in (cm.get("data") or {})),
+        f"kubernetes: --config.file={config_arg} is not a mounted ConfigMap key")
+
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    for service in docs.get("Service", []):
+        f.check(all(labels.get(k) == v for k, v in service["spec"]["selector"].items()),
+                "kubernetes: Service selector does not match the pods")
+        f.check(any(p.get("targetPort") in ports or p.get("targetPort") == DEFAULT_PORT
+                    for p in service["spec"]["ports"]), "kubernetes: Service port unknown")
+    for monitor in docs.get("ServiceMonitor", []):
+        service_ports = [p.get("name") for s in docs.get("Service", []) for p in s["spec"]["ports"]]
+        f.check(all(e.get("port") in service_ports for e in monitor["spec"]["endpoints"]),
+                "kubernetes: ServiceMonitor endpoint port is not a Service port")
+        for job in shipped_job_names():
+            f.check(all(any(r.get("targetLabel") == "job" and r.get("replacement") == job
+                            for r in e.get("relabelings") or []) for e in monitor["spec"]["endpoints"]),
+                    f"kubernetes: ServiceMonitor should set job={job!r}, which the shipped alerts use")
+
+    kustomization = yaml.safe_load((K8S_DIR / "kustomization.yaml").read_text(encoding="utf-8"))
+    for resource in kustomization.get("resources", []):
+        f.check((K8S_DIR / resource).exists(), f"kubernetes: kustomization resource {resource} missing")
+    listed = set(kustomization.get("resources", []))
+    for path in K8S_DIR.glob("*.yaml"):
+        f.check(path.name == "kustomization.yaml" or path.name in listed,
+                f"kubernetes: {path.name} is not in kustomization.yaml")
+
+
+def unit_directives(path):
+    """{(section, key): [values...]}: systemd allows repeated keys, so keep them all."""
+    text = path.read_text(encoding="utf-8").replace("\\\n", " ")
+    values = {}
+    section = None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("["):
+            section = line.strip("[]")
+            continue
+        key, _, value = line.partition("=")
+        values.setdefault((section, key.strip()), []).append(value.strip())
+    return values
+
+
+def check_systemd(f):
+    if not f.check(SYSTEMD_UNIT.exists(), f"{rel(SYSTEMD_UNIT)} missing"):
+        return
+    d = unit_directives(SYSTEMD_UNIT)
+
+    def get(key):
+        return (d.get(("Service", key)) or [None])[-1]
+
+    user = get("User")
+    f.check(user not in (None, "", "root", "0"), "systemd: needs a dedicated non-root User=")
+    f.check(get("ProtectSystem") == "strict", "systemd: ProtectSystem=strict")
+    f.check(get("NoNewPrivileges") in ("yes", "true", "1"), "systemd: NoNewPrivileges=yes")
+    credential = get("LoadCredential") or ""
+    f.check(re.match(r"^[\w.-]+:/", credential), "systemd: LoadCredential=ID:PATH for the secret key")
+    cred_id = credential.split(":", 1)[0]
+    reload = get("ExecReload") or ""
+    f.check(re.search(r"kill\s+(-HUP|-s\s*HUP|-SIGHUP|--signal[= ]HUP)\s+\$MAINPID", reload),
+            "systemd: ExecReload should send SIGHUP to $MAINPID")
+    exec_start = get("ExecStart") or ""
+    f.check("tencent_live_exporter" in exec_start and "--config.file=" in exec_start,
+            "systemd: ExecStart runs tencent_live_exporter --config.file=...")
+    f.check(("Install", "WantedBy") in d, "systemd: [Install] WantedBy= missing")
+    # The unit's config reads the key from the credentials directory of this unit.
+    config_path = SYSTEMD_UNIT.with_name("tencent_live_exporter.yml")
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    expected = f"/run/credentials/{SYSTEMD_UNIT.name}/{cred_id}"
+    f.check(all(a.get("secret_key_file") == expected for a in config.get("apps", [])),
+            f"systemd: config should read secret_key_file {expected}")
+    sysusers = SYSTEMD_UNIT.with_name("tencent_live_exporter.sysusers")
+    f.check(sysusers.exists() and re.search(rf"^u\s+{re.escape(str(user))}\s",
+                                            sysusers.read_text(encoding="utf-8"), re.M),
+            f"systemd: sysusers.d entry for {user}")
+
+    # systemd's own parser, when present: unknown directives and bad values are reported on stderr.
+    analyze = shutil.which("systemd-analyze")
+    if analyze:
+        with tempfile.TemporaryDirectory() as tmp:
+            unit = pathlib.Path(tmp) / SYSTEMD_UNIT.name
+            # verify wants ExecStart's program to exist; point it at one that does.
+            unit.write_text(SYSTEMD_UNIT.read_text(encoding="utf-8").replace(
+                "/usr/local/bin/tencent_live_exporter", shutil.which("true")), encoding="utf-8")
+            r = subprocess.run([analyze, "verify", "--man=no", str(unit)], capture_output=True,
+                               text=True, timeout=60)
+            noise = [l for l in (r.stdout + r.stderr).splitlines() if l.strip()]
+            f.check(r.returncode == 0 and not noise,
+                    "systemd-analyze verify: " + " | ".join(noise or [f"exit {r.returncode}"]))
+    else:
+        print("note: systemd-analyze not found; unit checked by the parser above only")
+
+
+def dockerfile_instructions(path):
+    text = path.read_text(encoding="utf-8").replace("\\\n", " ")
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            word, _, rest = line.partition(" ")
+            out.append((word.upper(), rest.strip()))
+    return out
+
+
+def check_dockerfile(f):
+    ins = dockerfile_instructions(ROOT / "Dockerfile")
+    froms = [rest for word, rest in ins if word == "FROM"]
+    f.check(len(froms) >= 2, "Dockerfile: should be multi-stage")
+    f.check(froms and froms[0].startswith("debian:12"), "Dockerfile: build stage on debian:12")
+    f.check(froms and froms[-1].startswith("debian:12-slim"), "Dockerfile: runtime on debian:12-slim")
+    stages, current = [], None
+    for word, rest in ins:
+        if word == "FROM":
+            current = []
+            stages.append(current)
+        elif current is not None:
+            current.append((word, rest))
+    build, runtime = (stages[0], stages[-1]) if len(stages) >= 2 else ([], [])
+    copies = " ".join(rest for word, rest in build if word == "COPY")
+    runs = " ".join(rest for word, rest in build if word == "RUN")
+    f.check("scripts/packages.txt" in copies and "scripts/install-deps.sh" in copies,
+            "Dockerfile: build stage should COPY scripts/packages.txt and install-deps.sh")
+    f.check("install-deps.sh build" in runs and "scripts/container-build.sh" in runs,
+            "Dockerfile: build stage should run install-deps.sh and scripts/container-build.sh")
+    runtime_copies = " ".join(rest for word, rest in runtime if word == "COPY")
+    runtime_runs = " ".join(rest for word, rest in runtime if word == "RUN")
+    f.check("scripts/runtime-packages.txt" in runtime_copies and "install-deps.sh runtime" in runtime_runs,
+            "Dockerfile: runtime stage should install scripts/runtime-packages.txt")
+    users = [rest for word, rest in runtime if word == "USER"]
+    f.check(users and users[-1].split(":")[0] not in ("root", "0"), "Dockerfile: non-root USER")
+    f.check(any(word == "EXPOSE" and str(DEFAULT_PORT) in rest for word, rest in runtime),
+            f"Dockerfile: EXPOSE {DEFAULT_PORT}")
+    entry = " ".join(rest for word, rest in runtime if word in ("ENTRYPOINT", "CMD"))
+    f.check("tencent_live_exporter" in entry and f"--config.file={DEFAULT_CONFIG}" in entry,
+            f"Dockerfile: ENTRYPOINT/CMD should run the exporter with --config.file={DEFAULT_CONFIG}")
+    f.check("--from=build" in runtime_copies, "Dockerfile: runtime should copy the built programs")
+    ignore = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+    f.check("build" in ignore or "build*/" in ignore, ".dockerignore should exclude build trees")
+    # One package list: the lists must not be copied into the Dockerfile.
+    dockerfile_text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    f.check("prometheus-cpp-dev" not in dockerfile_text and "apt-get install" not in dockerfile_text,
+            "Dockerfile: packages come from scripts/*.txt, not a second list")
+
+
+def cmd_yaml():
+    f = Failures()
+    check_yaml_parses(f)
+    check_compose(f)
+    check_kubernetes(f)
+    check_systemd(f)
+    check_dockerfile(f)
+    return f.finish("deploy_yaml")
+
+
+# ------------------------------------------------------------------------------------ promtool
+
+
+def shipped_job_names():
+    """The job names the shipped rules look for in up{job="..."} / absent(up{job="..."})."""
+    jobs = set()
+    for path in (ROOT / "config" / "prometheus").glob("*.y*ml"):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if isinstance(doc, dict) and isinstance(doc.get("groups"), list):
+            for group in doc["groups"]:
+                for rule in group.get("rules") or []:
+                    jobs.update(re.findall(r'\bup\{[^}]*job="([^"]+)"', str(rule.get("expr", ""))))
+    return jobs
+
+
+def cmd_promtool():
+    f = Failures()
+    config = COMPOSE_DIR / "prometheus.yml"
+    r = subprocess.run(["promtool", "check", "config", str(config)], capture_output=True, text=True,
+                       timeout=120)
+    print(r.stdout + r.stderr)
+    f.check(r.returncode == 0, "promtool check config failed")
+    # promtool accepts a rule_files glob matching nothing: require that it covers the shipped rules.
+    prom = yaml.safe_load(config.read_text(encoding="utf-8"))
+    matched = set()
+    for pattern in prom.get("rule_files") or []:
+        matched.update(pathlib.Path(p).resolve() for p in glob.glob(str(config.parent / pattern)))
+    shipped = {p.resolve() for p in (ROOT / "config" / "prometheus").glob("*.y*ml")
+               if isinstance(yaml.safe_load(p.read_text(encoding="utf-8")), dict)
+               and "groups" in yaml.safe_load(p.read_text(encoding="utf-8"))}
+    f.check(shipped, "no shipped rule files (config/prometheus/*.yml with groups:)")
+    f.check(shipped <= matched, f"compose prometheus.yml rule_files miss {sorted(map(rel, shipped - matched))}")
+    targets = [t for job in prom.get("scrape_configs", []) for sc in job.get("static_configs", [])
+               for t in sc.get("targets", [])]
+    f.check(f"exporter:{DEFAULT_PORT}" in targets, "compose prometheus.yml should scrape the exporter")
+    # Alerts on `up` name the exporter's job: the compose job must carry that name.
+    exporter_jobs = {job["job_name"] for job in prom.get("scrape_configs", [])
+                     for sc in job.get("static_configs", [])
+                     if f"exporter:{DEFAULT_PORT}" in sc.get("targets", [])}
+    for job in sorted(shipped_job_names()):
+        f.check(job in exporter_jobs,
+                f"rules expect job={job!r}; compose scrapes the exporter as {sorted(exporter_jobs)}")
+    f.check(any("alertmanager:9093" in t for am in prom.get("alerting", {}).get("alertmanagers", [])
+                for sc in am.get("static_configs", []) for t in sc.get("targets", [])),
+            "compose prometheus.yml should send alerts to alertmanager:9093")
+
+    r = subprocess.run(["amtool", "check-config", str(COMPOSE_DIR / "alertmanager.yml")],
+                       capture_output=True, text=True, timeout=120)
+    print(r.stdout + r.stderr)
+    f.check(r.returncode == 0, "amtool check-config failed")
+    return f.finish("deploy_promtool")
+
+
+# ------------------------------------------------------------------------------ prometheusrule
+
+
+def cmd_prometheusrule():
+    f = Failures()
+    generator = K8S_DIR / "generate-prometheusrule.py"
+    r = subprocess.run([sys.executable, str(generator), "--check"], capture_output=True, text=True,
+                       timeout=120)
+    print(r.stdout + r.stderr)
+    f.check(r.returncode == 0, "committed prometheusrule.yaml differs from the generator's output")
+
+    # Independently of the generator: same groups, same rules, as data.
+    committed_path = K8S_DIR / "prometheusrule.yaml"
+    if not f.check(committed_path.exists(), f"{rel(committed_path)} missing"):
+        return f.finish("prometheusrule_matches")
+    committed = yaml.safe_load(committed_path.read_text(encoding="utf-8"))
+    f.check(committed.get("kind") == "PrometheusRule"
+            and committed.get("apiVersion") == "monitoring.coreos.com/v1", "not a PrometheusRule")
+    shipped_groups = []
+    for path in sorted((ROOT / "config" / "prometheus").glob("*.y*ml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if isinstance(doc, dict) and isinstance(doc.get("groups"), list):
+            shipped_groups.extend(doc["groups"])
+    alerts = [rule["alert"] for g in shipped_groups for rule in g.get("rules") or [] if "alert" in rule]
+    f.check(alerts, "no shipped alert rules found in config/prometheus/")
+    groups = (committed.get("spec") or {}).get("groups")
+    f.check(groups == shipped_groups, "PrometheusRule groups differ from config/prometheus rules")
+    records = [r["record"] for g in shipped_groups for r in g.get("rules") or [] if "record" in r]
+    print(f"{len(alerts)} alerts and {len(records)} recording rules in {len(shipped_groups)} groups: "
+          f"{', '.join(alerts)}")
+    # Every recording rule an alert reads must travel with it.
+    for g in groups or []:
+        for rule in g.get("rules") or []:
+            for name in re.findall(r"[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_:]+", str(rule.get("expr", ""))):
+                f.check(name in records,
+                        f"rule {rule.get('alert') or rule.get('record')} reads {name}, not recorded")
+
+    # The operator hands spec.groups to Prometheus as a rule file: promtool must accept it.
+    with tempfile.TemporaryDirectory() as tmp:
+        rules = pathlib.Path(tmp) / "rules.yml"
+        rules.write_text(yaml.safe_dump({"groups": groups}), encoding="utf-8")
+        r = subprocess.run(["promtool", "check", "rules", str(rules)], capture_output=True,
+                           text=True, timeout=120)
+        print(r.stdout + r.stderr)
+        f.check(r.returncode == 0, "promtool check rules rejects the PrometheusRule's groups")
+    return f.finish("prometheusrule_matches")
+
+
+# ----------------------------------------------------------------------------- container-build
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_status(url, timeout=2.0):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as e:
+        return e.code, b""
+    except (urllib.error.URLError, OSError):
+        return None, b""
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def start_and_probe(f, argv, url, what, deadline_s=30):
+    """Starts argv, waits for `url` to answer 200, stops it. Returns True when it did."""
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+    ok = False
+    try:
+        deadline = time.monotonic() + deadline_s
+        while time.monotonic() < deadline and proc.poll() is None:
+            status, _ = http_status(url)
+            if status == 200:
+                ok = True
+                break
+            time.sleep(0.2)
+    finally:
+        stop(proc)
+        log.seek(0)
+        output = log.read().decode("utf-8", "replace")
+        log.close()
+    if not ok:
+        print(f"--- {what} output ---\n{output[-4000:]}")
+    f.check(ok, f"{what}: {url} did not answer 200 within {deadline_s}s "
+                f"(exit status {proc.returncode})")
+    return ok
+
+
+def cmd_container_build(prefix, build_dir):
+    f = Failures()
+    prefix = pathlib.Path(prefix).resolve()
+    if prefix.exists():
+        shutil.rmtree(prefix)
+    env = dict(os.environ, TLE_CONTAINER_BUILD_DIR=str(pathlib.Path(build_dir).resolve()))
+    r = subprocess.run(["bash", str(ROOT / "scripts" / "container-build.sh"), str(prefix)], env=env,
+                       timeout=3000)
+    if not f.check(r.returncode == 0, f"scripts/container-build.sh exited {r.returncode}"):
+        return f.finish("container_build")
+    exporter = prefix / "bin" / "tencent_live_exporter"
+    simulator = prefix / "bin" / "tencent_live_simulator"
+    for program in (exporter, simulator):
+        f.check(os.access(program, os.X_OK), f"{rel(program)} not installed")
+    if f.items:
+        return f.finish("container_build")
+
+    for attempt in range(3):  # a free port can be taken between the probe and the bind
+        port = free_port()
+        trial = Failures()
+        if start_and_probe(trial, [str(exporter), "--demo", f"--web.listen-address=127.0.0.1:{port}"],
+                           f"http://127.0.0.1:{port}/-/healthy", "tencent_live_exporter --demo"):
+            break
+    f.items.extend(trial.items)
+
+    # The compose stack runs the simulator from the same image: it must start and serve too.
+    port = free_port()
+    start_and_probe(f, [str(simulator), "--host=127.0.0.1", f"--port={port}", "--rooms=10"],
+                    f"http://127.0.0.1:{port}/-/sim/stats", "tencent_live_simulator")
+    shutil.rmtree(prefix, ignore_errors=True)
+    return f.finish("container_build")
+
+
+# -------------------------------------------------------------------------------- runtime-libs
+
+
+def runtime_packages():
+    lines = (ROOT / "scripts" / "runtime-packages.txt").read_text(encoding="utf-8").splitlines()
+    return {l.strip() for l in lines if l.strip() and not l.strip().startswith("#")}
+
+
+def owning_package(library):
+    """The Debian package that ships `library` (trying the /lib <-> /usr/lib merged-usr aliases)."""
+    path = pathlib.Path(library)
+    candidates = [str(path), os.path.realpath(path)]
+    for c in list(candidates):
+        if c.startswith("/usr/"):
+            candidates.append(c[4:])
+        else:
+            candidates.append("/usr" + c)
+    for c in candidates:
+        r = subprocess.run(["dpkg", "-S", c], capture_output=True, text=True)
+        if r.returncode == 0:
+            # "libfoo1:amd64: /path" (a diversion line may come first; take the last).
+            line = r.stdout.strip().splitlines()[-1]
+            return line.split(":", 1)[0].split(",")[0].strip()
+    return None
+
+
+def cmd_runtime_libs(binaries):
+    f = Failures()
+    wanted = runtime_packages()
+    f.check("ca-certificates" in wanted, "runtime-packages.txt: ca-certificates missing")
+    for package in sorted(wanted):
+        r = subprocess.run(["apt-cache", "show", package], capture_output=True, text=True)
+        f.check(r.returncode == 0 and "Package:" in r.stdout,
+                f"runtime-packages.txt: {package} is not a Debian package here")
+    for binary in binaries:
+        if not f.check(os.access(binary, os.X_OK), f"{binary}: not an executable"):
+            continue
+        r = subprocess.run(["ldd", binary], capture_output=True, text=True)
+        if not f.check(r.returncode == 0, f"ldd {binary} failed: {r.stderr.strip()}"):
+            continue
+        libraries = []
+        for line in r.stdout.splitlines():
+            m = re.search(r"=>\s*(/\S+)", line) or re.match(r"\s*(/\S+)", line)
+            if m:
+                libraries.append(m.group(1))
+            elif "not found" in line:
+                f.check(False, f"{binary}: {line.strip()}")
+        f.check(len(libraries) >= 5, f"{binary}: ldd listed only {libraries}")
+        for library in libraries:
+            package = owning_package(library)
+            f.check(package is not None, f"{library}: no Debian package ships it")
+            f.check(package in wanted,
+                    f"{pathlib.Path(binary).name} needs {library} from {package}, "
+                    "which is not in scripts/runtime-packages.txt")
+            print(f"{pathlib.Path(binary).name}: {library} <- {package}")
+    return f.finish("runtime_libs")
+
+
+def main(argv):
+    if len(argv) < 2:
+        print(__doc__)
+        return 2
+    command = argv[1]
+    if command == "yaml":
+        return cmd_yaml()
+    if command == "promtool":
+        return cmd_promtool()
+    if command == "prometheusrule":
+        return cmd_prometheusrule()
+    if command == "container-build" and len(argv) == 4:
+        return cmd_container_build(argv[2], argv[3])
+    if command == "runtime-libs" and len(argv) >= 3:
+        return cmd_runtime_libs(argv[2:])
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,485 @@
+#!/usr/bin/env python3
+"""End-to-end test (ctest e2e): simulator -> exporter -> Prometheus -> Alertmanager -> webhook.
+
+Starts, on free loopback ports and in a temporary directory:
+  * tencent_live_simulator --rooms=60 (the fake upstream API),
+  * tencent_live_exporter, walking the simulator every 2 s,
+  * a real Prometheus (Debian `prometheus`), scraping the exporter every 1 s and evaluating the
+    shipped rules every 1 s. The rules are config/prometheus/*rules*.yml, unchanged except that
+    every alert's `for:` is shortened to 5s (the shipped durations are minutes long),
+  * a real Alertmanager (Debian `prometheus-alertmanager`), with the shipped
+    config/alertmanager/alertmanager.yml whose webhook URLs are pointed at an HTTP server inside this
+    test and whose group_wait/group_interval are shortened to 1 s,
+and asserts, in this order:
+  1. Prometheus sees the exporter's target up and the exporter's room data;
+  2. with the simulator answering every request with ErrorCode 100001 (fault internal_error), the
+     alert TencentLiveWalksFailing fires and reaches the webhook of its severity route (warning ->
+     /chat);
+  3. with the simulator rejecting the UserSig (fault bad_signature, ErrorCode 70003), the alert
+     TencentLiveAuthFailing fires and reaches the critical route (/pager);
+  4. once the faults are cleared and walks complete again, every query of every panel of every
+     dashboard, and every label_values() query of their variables, returns data from Prometheus
+     ($job, $instance, $sdkappid and $room_id filled in with the real values,
+     $__rate_interval = 15s). The failure phases run first so that the error and retry panels have
+     series to show.
+Every process is stopped in a `finally` block (and gets SIGTERM if this script dies). Python 3
+standard library plus PyYAML.
+
+Usage: e2e_test.py --exporter PATH --simulator PATH [--source-dir REPO_ROOT] [--keep]
+"""
+import argparse
+import ctypes
+import glob
+import http.server
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import yaml
+
+SECRET = "demo-secret-key-not-for-production"
+SDKAPPID = "1400000000"
+JOB = "tencent_live"
+RATE_INTERVAL = "15s"
+
+
+class TestFailure(Exception):
+    pass
+
+
+def log(msg):
+    print(f"[e2e {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _die_with_parent():
+    # PR_SET_PDEATHSIG: the child gets SIGTERM if this test process dies without cleaning up.
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+class Processes:
+    """Started child processes, their logs, and their teardown."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.procs = []  # (name, Popen, log path)
+
+    def start(self, name, argv, env=None):
+        path = os.path.join(self.workdir, f"{name}.log")
+        out = open(path, "wb")
+        log(f"start {name}: {' '.join(argv)}")
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env=env, cwd=self.workdir, preexec_fn=_die_with_parent)
+        out.close()
+        self.procs.append((name, proc, path))
+        return proc
+
+    def check_alive(self):
+        for name, proc, _ in self.procs:
+            if proc.poll() is not None:
+                raise TestFailure(f"{name} exited early with status {proc.returncode}")
+
+    def log_text(self, name):
+        for n, _, path in self.procs:
+            if n == name:
+                with open(path, "rb") as f:
+                    return f.read().decode("utf-8", "replace")
+        return ""
+
+    def stop_all(self):
+        for name, proc, _ in reversed(self.procs):
+            if proc.poll() is None:
+                proc.terminate()
+        deadline = time.monotonic() + 10
+        for name, proc, _ in reversed(self.procs):
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log(f"{name} ignored SIGTERM; killing it")
+                proc.kill()
+                proc.wait()
+
+    def dump_logs(self, lines=40):
+        for name, _, path in self.procs:
+            with open(path, "rb") as f:
+                tail = f.read().decode("utf-8", "replace").splitlines()[-lines:]
+            print(f"----- last {len(tail)} lines of {name} ({path}) -----")
+            print("\n".join(tail))
+
+
+class Webhook:
+    """Alertmanager's webhook receiver: keeps every notification it is sent."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.notifications = []  # (path, payload)
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    payload = json.loads(body)
+                except ValueError:
+                    payload = {"unparsable": body.decode("utf-8", "replace")}
+                with outer.lock:
+                    outer.notifications.append((self.path, payload))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def find(self, alertname, status="firing"):
+        with self.lock:
+            for path, payload in self.notifications:
+                for alert in payload.get("alerts", []):
+                    if (alert.get("labels", {}).get("alertname") == alertname and
+                            alert.get("status") == status):
+                        return path, alert
+        return None
+
+    def summary(self):
+        with self.lock:
+            return [(p, [(a.get("labels", {}).get("alertname"), a.get("status"))
+                         for a in n.get("alerts", [])]) for p, n in self.notifications]
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def http_get(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
+        return resp.status, resp.read().decode("utf-8", "replace")
+
+
+def http_post(url, timeout=5):
+    req = urllib.request.Request(url, data=b"", method="POST")
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        return resp.status, resp.read().decode("utf-8", "replace")
+
+
+def wait_for(what, predicate, timeout, procs, interval=0.5):
+    """Polls predicate() until it returns a truthy value; fails after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        procs.check_alive()
+        try:
+            result = predicate()
+            if result:
+                return result
+        except (OSError, urllib.error.URLError, ValueError, KeyError) as e:
+            last_error = e
+        time.sleep(interval)
+    raise TestFailure(f"timed out after {timeout}s waiting for {what}"
+                      + (f" (last error: {last_error})" if last_error else ""))
+
+
+def http_ok(url):
+    try:
+        return http_get(url)[0] == 200
+    except urllib.error.HTTPError:
+        return False
+
+
+class Prometheus:
+    def __init__(self, port):
+        self.base = f"http://127.0.0.1:{port}"
+
+    def api(self, path, **params):
+        url = f"{self.base}/api/v1/{path}?" + urllib.parse.urlencode(params, doseq=True)
+        status, body = http_get(url, timeout=10)
+        doc = json.loads(body)
+        if doc.get("status") != "success":
+            raise ValueError(f"{path} {params}: {doc}")
+        return doc["data"]
+
+    def query(self, expr):
+        return self.api("query", query=expr)["result"]
+
+    def query_range(self, expr, seconds=60, step=5):
+        end = time.time()
+        return self.api("query_range", query=expr, start=end - seconds, end=end, step=step)["result"]
+
+    def value(self, expr):
+        result = self.query(expr)
+        return float(result[0]["value"][1]) if result else None
+
+
+def find_tool(*names):
+    for name in names:
+        path = shutil.which(name)
+        if path:
+            return path
+    raise TestFailure(f"none of {names} found on PATH")
+
+
+def test_rules(source_dir, dest_dir):
+    """Copies the shipped rule files with every alert's `for:` shortened to 5s."""
+    paths = []
+    for src in sorted(glob.glob(os.path.join(source_dir, "config", "prometheus", "*rules*.yml"))):
+        with open(src, encoding="utf-8") as f:
+            doc = yaml.safe_load(f)
+        for group in doc.get("groups", []):
+            for rule in group.get("rules", []):
+                if "alert" in rule and "for" in rule:
+                    rule["for"] = "5s"
+        dest = os.path.join(dest_dir, os.path.basename(src))
+        with open(dest, "w", encoding="utf-8") as f:
+            yaml.safe_dump(doc, f, sort_keys=False)
+        paths.append(dest)
+    if not paths:
+        raise TestFailure("no rule files in config/prometheus")
+    return paths
+
+
+def test_alertmanager_config(source_dir, webhook_port):
+    """The shipped Alertmanager config with its webhooks pointed at the test's server."""
+    with open(os.path.join(source_dir, "config", "alertmanager", "alertmanager.yml"),
+              encoding="utf-8") as f:
+        doc = yaml.safe_load(f)
+    for receiver in doc.get("receivers", []):
+        for hook in receiver.get("webhook_configs", []):
+            path = urllib.parse.urlparse(hook["url"]).path or "/"
+            hook["url"] = f"http://127.0.0.1:{webhook_port}{path}"
+
+    def shorten(route):
+        for key in ("group_wait", "group_interval"):
+            if key in route:
+                route[key] = "1s"
+        for child in route.get("routes", []):
+            shorten(child)
+
+    doc["route"]["group_wait"] = "1s"
+    doc["route"]["group_interval"] = "1s"
+    shorten(doc["route"])
+    return doc
+
+
+def dashboard_queries(source_dir):
+    """(where, expr, is_instant) of every panel target, and (where, selector, label) of every
+    label_values() variable, over all dashboards."""
+    targets, variables = [], []
+    for path in sorted(glob.glob(os.path.join(source_dir, "dashboards", "*.json"))):
+        with open(path, encoding="utf-8") as f:
+            dash = json.load(f)
+        name = os.path.basename(path)
+        for v in dash.get("templating", {}).get("list", []):
+            if v.get("type") != "query":
+                continue
+            q = v["query"]["query"] if isinstance(v["query"], dict) else v["query"]
+            inner = q.strip()[len("label_values("):-1]
+            selector, label = inner.rsplit(",", 1)
+            variables.append((f"{name} variable {v['name']}", selector.strip(), label.strip()))
+        for p in dash.get("panels", []):
+            for t in p.get("targets", []):
+                targets.append((f"{name} panel {p['title']!r} query {t['refId']}", t["expr"],
+                                 bool(t.get("instant"))))
+    return targets, variables
+
+
+def substitute(expr, values):
+    for name in sorted(values, key=len, reverse=True):
+        expr = expr.replace("${%s}" % name, values[name]).replace("$" + name, values[name])
+    return expr
+
+
+def run(args):
+    source_dir = os.path.abspath(args.source_dir)
+    prometheus_bin = find_tool("prometheus")
+    alertmanager_bin = find_tool("alertmanager", "prometheus-alertmanager")
+    for binary in (args.exporter, args.simulator):
+        if not os.access(binary, os.X_OK):
+            raise TestFailure(f"not an executable: {binary}")
+
+    workdir = tempfile.mkdtemp(prefix="tle-e2e-")
+    procs = Processes(workdir)
+    webhook = Webhook()
+    ok = False
+    try:
+        sim_port, exp_port, prom_port, am_port = (free_port() for _ in range(4))
+        sim = f"http://127.0.0.1:{sim_port}"
+
+        # --- simulator and exporter ---------------------------------------------------------
+        procs.start("simulator", [args.simulator, f"--port={sim_port}", "--rooms=60"])
+        wait_for("the simulator to listen",
+                 lambda: "listening on" in procs.log_text("simulator"), 20, procs)
+
+        exporter_cfg = os.path.join(workdir, "exporter.yml")
+        with open(exporter_cfg, "w", encoding="utf-8") as f:
+            yaml.safe_dump({"defaults": {"interval": "2s", "stale_after": "1m"},
+                            "apps": [{"sdkappid": int(SDKAPPID), "endpoint": sim,
+                                      "identifier": "administrator",
+                                      "secret_key_env": "TENCENT_LIVE_SECRET_KEY"}]}, f)
+        env = dict(os.environ, TENCENT_LIVE_SECRET_KEY=SECRET)
+        procs.start("exporter", [args.exporter, f"--config.file={exporter_cfg}",
+                                 f"--web.listen-address=127.0.0.1:{exp_port}"], env=env)
+        wait_for("the exporter to be ready (/-/ready)",
+                 lambda: http_ok(f"http://127.0.0.1:{exp_port}/-/ready"), 30, procs)
+
+        # --- Alertmanager -------------------------------------------------------------------
+        am_dir = os.path.join(workdir, "alertmanager")
+        os.makedirs(am_dir)
+        am_cfg = os.path.join(workdir, "alertmanager.yml")
+        with open(am_cfg, "w", encoding="utf-8") as f:
+            yaml.safe_dump(test_alertmanager_config(source_dir, webhook.port), f, sort_keys=False)
+        procs.start("alertmanager", [alertmanager_bin, f"--config.file={am_cfg}",
+                                     f"--storage.path={am_dir}",
+                                     f"--web.listen-address=127.0.0.1:{am_port}",
+                                     "--cluster.listen-address="])
+        wait_for("Alertmanager to be ready",
+                 lambda: http_ok(f"http://127.0.0.1:{am_port}/-/ready"), 30, procs)
+
+        # --- Prometheus ---------------------------------------------------------------------
+        rules = test_rules(source_dir, workdir)
+        prom_cfg = os.path.join(workdir, "prometheus.yml")
+        with open(prom_cfg, "w", encoding="utf-8") as f:
+            yaml.safe_dump({
+                "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                "rule_files": rules,
+                "alerting": {"alertmanagers": [
+                    {"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
+                "scrape_configs": [{"job_name": JOB, "scrape_timeout": "1s",
+                                    "static_configs": [{"targets": [f"127.0.0.1:{exp_port}"]}]}],
+            }, f, sort_keys=False)
+        prom_data = os.path.join(workdir, "prometheus-data")
+        procs.start("prometheus", [prometheus_bin, f"--config.file={prom_cfg}",
+                                   f"--storage.tsdb.path={prom_data}",
+                                   f"--web.listen-address=127.0.0.1:{prom_port}"])
+        prom = Prometheus(prom_port)
+        wait_for("Prometheus to be ready",
+                 lambda: http_ok(f"{prom.base}/-/ready"), 60, procs)
+
+        # --- 1. the exporter's target is up and its data arrives ---------------------------
+        instance = f"127.0.0.1:{exp_port}"
+        wait_for("the exporter's target to be up in Prometheus",
+                 lambda: prom.value(f'up{{job="{JOB}", instance="{instance}"}}') == 1, 60, procs)
+        log("target up")
+        wait_for("a complete walk in Prometheus (tencent_live_up == 1, 60 rooms)",
+                 lambda: prom.value(f'tencent_live_up{{sdkappid="{SDKAPPID}"}}') == 1 and
+                 prom.value(f'tencent_live_rooms{{sdkappid="{SDKAPPID}"}}') == 60, 60, procs)
+        log("room data in Prometheus")
+        if webhook.find("TencentLiveWalksFailing"):
+            raise TestFailure("TencentLiveWalksFailing fired while the simulator was healthy")
+
+        # --- 2. walks fail: TencentLiveWalksFailing reaches the warning route ----------------
+        status, body = http_post(f"{sim}/-/sim/faults?set=internal_error:1")
+        log(f"simulator faults set internal_error:1 -> {status} {body.strip()[:200]}")
+        path, alert = wait_for("TencentLiveWalksFailing at the webhook",
+                               lambda: webhook.find("TencentLiveWalksFailing"), 120, procs)
+        log(f"TencentLiveWalksFailing arrived at {path}: {alert['labels']}")
+        labels = alert["labels"]
+        if path != "/chat" or labels.get("severity") != "warning":
+            raise TestFailure(f"TencentLiveWalksFailing went to {path} with {labels}; "
+                              "expected the warning route /chat")
+        if labels.get("sdkappid") != SDKAPPID or labels.get("instance") != instance:
+            raise TestFailure(f"TencentLiveWalksFailing has the wrong labels: {labels}")
+        reasons = prom.query(f'increase(tencent_live_walk_failures_total{{reason="api_error"}}[1m]) > 0')
+        if not reasons:
+            raise TestFailure("walks failed but tencent_live_walk_failures_total{reason=\"api_error\"} "
+                              "did not grow")
+
+        # --- 3. credentials rejected: TencentLiveAuthFailing reaches the critical route -------
+        http_post(f"{sim}/-/sim/faults?clear=1")
+        status, body = http_post(f"{sim}/-/sim/faults?set=bad_signature:1")
+        log(f"simulator faults set bad_signature:1 -> {status} {body.strip()[:200]}")
+        path, alert = wait_for("TencentLiveAuthFailing at the webhook",
+                               lambda: webhook.find("TencentLiveAuthFailing"), 120, procs)
+        log(f"TencentLiveAuthFailing arrived at {path}: {alert['labels']}")
+        if path != "/pager" or alert["labels"].get("severity") != "critical":
+            raise TestFailure(f"TencentLiveAuthFailing went to {path}; expected /pager")
+
+        # --- 4. recovery, then every dashboard query returns data ---------------------------
+        http_post(f"{sim}/-/sim/faults?clear=1")
+        log("simulator faults cleared")
+        wait_for("walks to complete again (tencent_live_up == 1)",
+                 lambda: prom.value(f'tencent_live_up{{sdkappid="{SDKAPPID}"}}') == 1, 60, procs)
+        time.sleep(5)  # a few more scrapes and rule evaluations after the recovery
+
+        room_ids = prom.api("label/room_id/values",
+                            **{"match[]": f'tencent_live_room_views{{sdkappid="{SDKAPPID}"}}'})
+        if not room_ids:
+            raise TestFailure("no room_id values in Prometheus")
+        values = {"job": JOB, "instance": instance, "sdkappid": SDKAPPID, "room_id": room_ids[0],
+                  "__rate_interval": RATE_INTERVAL, "__interval": "5s", "__range": "5m"}
+        targets, variables = dashboard_queries(source_dir)
+        failures = []
+        for where, selector, label in variables:
+            series = prom.api("series", **{"match[]": substitute(selector, values),
+                                           "start": time.time() - 300})
+            found = sorted({s[label] for s in series if label in s})
+            if not found:
+                failures.append(f"{where}: label_values({substitute(selector, values)}, {label}) "
+                                "is empty")
+        for where, expr, instant in targets:
+            query = substitute(expr, values)
+            try:
+                result = prom.query(query) if instant else prom.query_range(query)
+            except (ValueError, urllib.error.HTTPError) as e:
+                failures.append(f"{where}: query failed: {query}: {e}")
+                continue
+            if not result:
+                failures.append(f"{where}: no data for {query}")
+        log(f"checked {len(targets)} panel queries and {len(variables)} variable queries")
+        if failures:
+            raise TestFailure("dashboard queries without data:\n  " + "\n  ".join(failures))
+        ok = True
+        log("PASS")
+    finally:
+        procs.stop_all()
+        webhook_summary = webhook.summary()
+        webhook.stop()
+        if not ok:
+            log(f"webhook notifications: {webhook_summary}")
+            procs.dump_logs()
+        if ok and not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            log(f"kept {workdir}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--exporter", required=True)
+    parser.add_argument("--simulator", required=True)
+    parser.add_argument("--source-dir",
+                        default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    args = parser.parse_args()
+    # SIGTERM (e.g. a ctest timeout) unwinds through the finally blocks too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        run(args)
+    except TestFailure as e:
+        print(f"FAIL: {e}", flush=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""tencent_live_simulator as a program: flags, "listening on", control endpoints, clean stop.
+
+Usage: simulator_cli_test.py PATH_TO_tencent_live_simulator
+"""
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+
+def fail(msg):
+    print("FAIL:", msg)
+    sys.exit(1)
+
+
+def main():
+    binary = sys.argv[1]
+    out = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=10)
+    if out.returncode != 0 or "--fault=NAME" not in out.stdout or "cursor_loop" not in out.stdout:
+        fail("--help: %r" % out.stdout)
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10)
+    if out.returncode != 0 or not out.stdout.startswith("tencent_live_simulator "):
+        fail("--version: %r" % out.stdout)
+    for bad in (["--bogus"], ["--fault=nope"], ["--rooms=x"], ["--tls-cert=a"]):
+        out = subprocess.run([binary] + bad, capture_output=True, text=True, timeout=10)
+        if out.returncode == 0 or not out.stderr:
+            fail("%s should be refused" % bad)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        proc = subprocess.Popen(
+            [binary, "--port=0", "--rooms=42", "--seed=7", "--fault=internal_error:1:1"],
+            stdout=subprocess.PIPE, text=True)
+        try:
+            line = proc.stdout.readline()
+            m = re.fullmatch(r"listening on (http://127\.0\.0\.1:(\d+))\n", line)
+            if not m:
+                fail("first line: %r" % line)
+            base = m.group(1)
+            rooms = json.load(urllib.request.urlopen(base + "/-/sim/rooms", timeout=5))
+            if len(rooms) != 42:
+                fail("rooms: %d" % len(rooms))
+            faults = json.load(urllib.request.urlopen(base + "/-/sim/faults", timeout=5))
+            if faults["faults"] != [{"name": "internal_error", "probability": 1.0, "count": 1}]:
+                fail("faults: %r" % faults)
+            req = urllib.request.Request(
+                base + "/v4/live_engine_http_srv/get_room_list?contenttype=json",
+                data=b'{"Next":"","Count":20}', method="POST")
+            answer = json.load(urllib.request.urlopen(req, timeout=5))
+            if answer["ErrorCode"] != 60012 or answer["ActionStatus"] != "FAIL":
+                fail("answer without sdkappid: %r" % answer)
+            stats = json.load(urllib.request.urlopen(base + "/-/sim/stats", timeout=5))
+            if stats["requests"] != 1 or stats["answers_by_code"] != {"60012": 1}:
+                fail("stats: %r" % stats)
+            start = time.monotonic()
+            proc.send_signal(sig)
+            code = proc.wait(timeout=10)
+            if code != 0:
+                fail("exit code %d after %s" % (code, sig))
+            if time.monotonic() - start > 5:
+                fail("took too long to stop")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()

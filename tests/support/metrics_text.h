@@ -1,0 +1,89 @@
+// Test support: reading exposition text back, running promtool on it, polling
+// until a condition.
+#pragma once
+
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <string>
+#include <thread>
+
+namespace tle::testing {
+
+// Every sample line as "name{labels}" -> value (labels exactly as written).
+inline std::map<std::string, double> ParseSamples(const std::string& text) {
+  std::map<std::string, double> out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.empty() || line[0] == '#') continue;
+    std::size_t space = line.rfind(' ');
+    out[line.substr(0, space)] = std::stod(line.substr(space + 1));
+  }
+  return out;
+}
+
+// Sum and count of the samples of one metric name whose label text contains
+// `filter`.
+inline double SumOf(const std::map<std::string, double>& samples,
+                    const std::string& name, const std::string& filter = "",
+                    int* count = nullptr) {
+  double sum = 0;
+  int n = 0;
+  for (const auto& [key, value] : samples) {
+    bool same_name = key.compare(0, name.size(), name) == 0 &&
+                     (key.size() == name.size() || key[name.size()] == '{');
+    if (same_name && key.find(filter) != std::string::npos) {
+      sum += value;
+      ++n;
+    }
+  }
+  if (count != nullptr) *count = n;
+  return sum;
+}
+
+// Runs `promtool check metrics` on `text`; returns its exit status (-1 when
+// promtool is missing) and its output in `output`.
+inline int PromtoolCheckMetrics(const std::string& text, std::string* output) {
+  if (std::system("command -v promtool >/dev/null 2>&1") != 0) return -1;
+  char path[] = "/tmp/tle_promtool_XXXXXX";
+  int fd = mkstemp(path);
+  if (fd < 0) return -1;
+  FILE* file = fdopen(fd, "w");
+  std::fwrite(text.data(), 1, text.size(), file);
+  std::fclose(file);
+  std::string command =
+      std::string("promtool check metrics < ") + path + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0)
+    output->append(buf, n);
+  int status = pclose(pipe);
+  std::remove(path);
+  return WEXITSTATUS(status);
+}
+
+// Polls `condition` every 20 ms until it holds or `timeout` passes; returns
+// whether it held.
+inline bool WaitFor(
+    const std::function<bool()>& condition,
+    std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return condition();
+}
+
+}  // namespace tle::testing

@@ -1,0 +1,445 @@
+// WebServer with a web config file, end to end over loopback: TLS serving,
+// client certificates, basic auth (and its cache), --web.max-requests counting
+// streamed answers, and web config reloads. Certificates are made with the
+// openssl command at test time.
+#include <arpa/inet.h>
+#include <crypt.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "exporter/config/config.h"
+#include "exporter/web/web_server.h"
+
+namespace tle {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A temporary folder with a CA, a server certificate for 127.0.0.1, a client
+// certificate from that CA and one from another CA.
+class Pki {
+ public:
+  Pki() {
+    char tmpl[] = "/tmp/tle_websec_XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    Run("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt "
+        "-days 2 -subj /CN=tle-test-ca");
+    Run("openssl req -x509 -newkey rsa:2048 -nodes -keyout other_ca.key -out "
+        "other_ca.crt -days 2 -subj /CN=tle-other-ca");
+    Run("printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > server.ext");
+    Run("openssl req -newkey rsa:2048 -nodes -keyout server.key -out "
+        "server.csr -subj /CN=localhost");
+    Run("openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key "
+        "-CAcreateserial -out server.crt -days 2 -extfile server.ext");
+    Run("openssl req -newkey rsa:2048 -nodes -keyout client.key -out "
+        "client.csr -subj /CN=tle-client");
+    Run("openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key "
+        "-CAcreateserial -out client.crt -days 2");
+    Run("openssl req -newkey rsa:2048 -nodes -keyout stranger.key -out "
+        "stranger.csr -subj /CN=tle-stranger");
+    Run("openssl x509 -req -in stranger.csr -CA other_ca.crt -CAkey "
+        "other_ca.key -CAcreateserial -out stranger.crt -days 2");
+  }
+  ~Pki() {
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+  std::string Path(const std::string& name) const {
+    return (fs::path(dir_) / name).string();
+  }
+  void Write(const std::string& name, const std::string& text) const {
+    std::ofstream(Path(name)) << text;
+  }
+
+ private:
+  void Run(const std::string& command) const {
+    std::string full = "cd '" + dir_ + "' && " + command + " >/dev/null 2>&1";
+    INFO(full);
+    REQUIRE(std::system(full.c_str()) == 0);
+  }
+  std::string dir_;
+};
+
+std::string BcryptHash(const std::string& password, unsigned long cost) {
+  char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+  REQUIRE(crypt_gensalt_rn("$2y$", cost, nullptr, 0, setting,
+                           sizeof(setting)) != nullptr);
+  crypt_data data{};
+  const char* hash = crypt_r(password.c_str(), setting, &data);
+  REQUIRE(hash != nullptr);
+  REQUIRE(std::string(hash).rfind("$2y$", 0) == 0);
+  return hash;
+}
+
+// A backend whose scrape can be held open or made large.
+class FakeBackend final : public WebBackend {
+ public:
+  ScrapeBody Scrape(bool) override {
+    std::unique_lock<std::mutex> lock(mutex_);
+    ++scrapes_in_progress_;
+    changed_.notify_all();
+    changed_.wait(lock, [this] { return !hold_; });
+    --scrapes_in_progress_;
+    ScrapeBody body;
+    body.tail = body_;
+    return body;
+  }
+  std::string LandingPage() override { return "<html>landing</html>"; }
+  bool Ready() override { return true; }
+  std::string Reload() override { return ""; }
+
+  void Hold(bool hold) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    hold_ = hold;
+    changed_.notify_all();
+  }
+  bool WaitForScrapes(int n) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::seconds(10),
+                             [&] { return scrapes_in_progress_ >= n; });
+  }
+  void SetBody(std::string body) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    body_ = std::move(body);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool hold_ = false;
+  int scrapes_in_progress_ = 0;
+  std::string body_ = "tencent_live_up{sdkappid=\"1\"} 1\n";
+};
+
+WebOptions Options(const std::string& web_config_file, int max_requests = 40) {
+  WebOptions options;
+  options.listen_address = "127.0.0.1:0";
+  options.web_config_file = web_config_file;
+  options.max_requests = max_requests;
+  return options;
+}
+
+std::unique_ptr<httplib::SSLClient> TlsClient(const Pki& pki, int port,
+                                              const std::string& cert = "",
+                                              const std::string& key = "") {
+  auto client = cert.empty()
+                    ? std::make_unique<httplib::SSLClient>("localhost", port)
+                    : std::make_unique<httplib::SSLClient>(
+                          "127.0.0.1", port, pki.Path(cert), pki.Path(key));
+  client->set_ca_cert_path(pki.Path("ca.crt").c_str());
+  client->enable_server_certificate_verification(true);
+  client->set_connection_timeout(5);
+  client->set_read_timeout(5);
+  return client;
+}
+
+// Status of a GET over HTTPS by curl (httplib's own client of this version
+// fails to check hosts when it presents a client certificate); -1 when the
+// TLS handshake or connection failed.
+int CurlStatus(const Pki& pki, int port, const std::string& cert = "",
+               const std::string& key = "", const std::string& user = "") {
+  std::string command =
+      "curl -s -o /dev/null -w '%{http_code}' --max-time 10 "
+      "--cacert '" +
+      pki.Path("ca.crt") + "'";
+  if (!cert.empty()) {
+    command += " --cert '" + pki.Path(cert) + "' --key '" + pki.Path(key) + "'";
+  }
+  if (!user.empty()) command += " -u '" + user + "'";
+  command += " https://localhost:" + std::to_string(port) + "/metrics";
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"),
+                                             &pclose);
+  REQUIRE(pipe);
+  char buf[16] = {};
+  std::size_t n = std::fread(buf, 1, sizeof(buf) - 1, pipe.get());
+  int status = std::atoi(std::string(buf, n).c_str());
+  return status == 0 ? -1 : status;
+}
+
+int Status(const httplib::Result& result) {
+  if (!result)
+    UNSCOPED_INFO("request failed: " << httplib::to_string(result.error()));
+  return result ? result->status : -1;
+}
+
+double SecondsFor(const std::function<void()>& fn) {
+  auto start = std::chrono::steady_clock::now();
+  fn();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+}  // namespace
+
+TEST_CASE("TLS serving with the web config's certificate", "[integration]") {
+  Pki pki;
+  pki.Write("web.yml",
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: "
+            "server.key\n");
+  FakeBackend backend;
+  WebServer server(Options(pki.Path("web.yml")), backend);
+  int port = server.Start();
+
+  auto client = TlsClient(pki, port);
+  auto res = client->Get("/metrics");
+  INFO("verify result " << client->get_openssl_verify_result());
+  REQUIRE(Status(res) == 200);
+  CHECK(res->body.find("tencent_live_up") != std::string::npos);
+  CHECK(Status(client->Get("/-/healthy")) == 200);
+
+  SECTION("plain HTTP to the TLS port gets no answer") {
+    httplib::Client plain("127.0.0.1", port);
+    plain.set_read_timeout(3);
+    CHECK(Status(plain.Get("/metrics")) != 200);
+  }
+  SECTION("a client that does not trust the CA is refused") {
+    httplib::SSLClient stranger("localhost", port);
+    stranger.set_ca_cert_path(pki.Path("other_ca.crt").c_str());
+    stranger.enable_server_certificate_verification(true);
+    CHECK(Status(stranger.Get("/metrics")) == -1);
+  }
+  SECTION("TLS 1.1 is refused, TLS 1.2 is served") {
+    const std::string s_client =
+        "openssl s_client -connect 127.0.0.1:" + std::to_string(port) +
+        " -CAfile " + pki.Path("ca.crt") +
+        " -verify_return_error -cipher DEFAULT@SECLEVEL=0";
+    CHECK(std::system(
+              (s_client + " -tls1_2 </dev/null >/dev/null 2>&1").c_str()) == 0);
+    CHECK(std::system(
+              (s_client + " -tls1_1 </dev/null >/dev/null 2>&1").c_str()) != 0);
+  }
+}
+
+TEST_CASE("RequireAndVerifyClientCert wants a certificate from client_ca_file",
+          "[integration]") {
+  Pki pki;
+  pki.Write("web.yml",
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: "
+            "server.key\n  client_ca_file: ca.crt\n  client_auth_type: "
+            "RequireAndVerifyClientCert\n");
+  FakeBackend backend;
+  WebServer server(Options(pki.Path("web.yml")), backend);
+  int port = server.Start();
+
+  CHECK(CurlStatus(pki, port, "client.crt", "client.key") == 200);
+  CHECK(CurlStatus(pki, port) == -1);
+  CHECK(Status(TlsClient(pki, port)->Get("/metrics")) == -1);
+  CHECK(CurlStatus(pki, port, "stranger.crt", "stranger.key") == -1);
+}
+
+TEST_CASE("VerifyClientCertIfGiven and RequireAnyClientCert", "[integration]") {
+  Pki pki;
+  FakeBackend backend;
+  SECTION("VerifyClientCertIfGiven: none is fine, a stranger is not") {
+    pki.Write("web.yml",
+              "tls_server_config:\n  cert_file: server.crt\n  key_file: "
+              "server.key\n  client_ca_file: ca.crt\n  client_auth_type: "
+              "VerifyClientCertIfGiven\n");
+    WebServer server(Options(pki.Path("web.yml")), backend);
+    int port = server.Start();
+    CHECK(CurlStatus(pki, port) == 200);
+    CHECK(CurlStatus(pki, port, "client.crt", "client.key") == 200);
+    CHECK(CurlStatus(pki, port, "stranger.crt", "stranger.key") == -1);
+  }
+  SECTION("RequireAnyClientCert: any certificate, but one is needed") {
+    pki.Write("web.yml",
+              "tls_server_config:\n  cert_file: server.crt\n  key_file: "
+              "server.key\n  client_auth_type: RequireAnyClientCert\n");
+    WebServer server(Options(pki.Path("web.yml")), backend);
+    int port = server.Start();
+    CHECK(CurlStatus(pki, port) == -1);
+    CHECK(CurlStatus(pki, port, "stranger.crt", "stranger.key") == 200);
+  }
+}
+
+TEST_CASE("A bad web config stops the start with a clear error",
+          "[integration]") {
+  Pki pki;
+  FakeBackend backend;
+  SECTION("key does not match the certificate") {
+    pki.Write("web.yml",
+              "tls_server_config:\n  cert_file: server.crt\n  key_file: "
+              "client.key\n");
+    WebServer server(Options(pki.Path("web.yml")), backend);
+    REQUIRE_THROWS_WITH(server.Start(), Catch::Contains("key_file") &&
+                                            Catch::Contains("does not match"));
+  }
+  SECTION("missing certificate file") {
+    pki.Write("web.yml",
+              "tls_server_config:\n  cert_file: nope.crt\n  key_file: "
+              "server.key\n");
+    WebServer server(Options(pki.Path("web.yml")), backend);
+    REQUIRE_THROWS_WITH(server.Start(), Catch::Contains("cert_file") &&
+                                            Catch::Contains("nope.crt"));
+  }
+  SECTION("unknown key, with file, line and column") {
+    pki.Write("web.yml", "basic_auth_users:\n  a: b\n");
+    WebServer server(Options(pki.Path("web.yml")), backend);
+    REQUIRE_THROWS_WITH(server.Start(),
+                        Catch::Contains("web.yml:2:6: basic_auth_users.a"));
+  }
+}
+
+TEST_CASE("Basic auth: right, wrong and unknown user; verified ones cached",
+          "[integration]") {
+  Pki pki;
+  pki.Write("web.yml", "basic_auth_users:\n  alice: " +
+                           BcryptHash("open sesame", 10) + "\n");
+  FakeBackend backend;
+  WebServer server(Options(pki.Path("web.yml")), backend);
+  int port = server.Start();
+  httplib::Client client("127.0.0.1", port);
+
+  auto none = client.Get("/metrics");
+  REQUIRE(Status(none) == 401);
+  CHECK(none->get_header_value("WWW-Authenticate").rfind("Basic", 0) == 0);
+  CHECK(Status(client.Get("/-/healthy")) == 401);
+
+  client.set_basic_auth("alice", "open sesame");
+  double first =
+      SecondsFor([&] { CHECK(Status(client.Get("/metrics")) == 200); });
+  double cached = 1e9;
+  for (int i = 0; i < 3; ++i) {
+    cached = std::min(cached, SecondsFor([&] {
+                        CHECK(Status(client.Get("/metrics")) == 200);
+                      }));
+  }
+
+  client.set_basic_auth("alice", "open sesamE");
+  double wrong = 1e9;
+  for (int i = 0; i < 3; ++i) {
+    wrong = std::min(wrong, SecondsFor([&] {
+                       auto res = client.Get("/metrics");
+                       REQUIRE(Status(res) == 401);
+                       CHECK(res->has_header("WWW-Authenticate"));
+                     }));
+  }
+  client.set_basic_auth("mallory", "open sesame");
+  double unknown = 1e9;
+  for (int i = 0; i < 3; ++i) {
+    unknown = std::min(unknown, SecondsFor([&] {
+                         CHECK(Status(client.Get("/metrics")) == 401);
+                       }));
+  }
+  client.set_basic_auth("alice", "");
+  CHECK(Status(client.Get("/metrics")) == 401);
+  INFO("first " << first << " cached " << cached << " wrong " << wrong
+                << " unknown " << unknown);
+  // bcrypt at cost 10 takes tens of milliseconds; the cache makes a repeat
+  // nearly free, and an unknown user pays the same bcrypt as a wrong password.
+  CHECK(cached * 4 < first);
+  CHECK(cached * 4 < wrong);
+  CHECK(unknown > wrong / 3);
+  CHECK(unknown < wrong * 3);
+}
+
+TEST_CASE("--web.max-requests answers 503 at once past the limit",
+          "[integration]") {
+  FakeBackend backend;
+  SECTION("requests held in the handler count") {
+    WebServer server(Options("", 2), backend);
+    int port = server.Start();
+    backend.Hold(true);
+    auto slow = [port] {
+      httplib::Client c("127.0.0.1", port);
+      c.set_read_timeout(20);
+      return Status(c.Get("/metrics"));
+    };
+    auto a = std::async(std::launch::async, slow);
+    auto b = std::async(std::launch::async, slow);
+    REQUIRE(backend.WaitForScrapes(2));
+    httplib::Client c("127.0.0.1", port);
+    double took = SecondsFor([&] {
+      CHECK(Status(c.Get("/metrics")) == 503);
+      CHECK(Status(c.Get("/-/healthy")) == 503);
+    });
+    CHECK(took < 2.0);
+    backend.Hold(false);
+    CHECK(a.get() == 200);
+    CHECK(b.get() == 200);
+    CHECK(Status(c.Get("/-/healthy")) == 200);
+  }
+  SECTION("a body still being streamed counts until its last byte") {
+    backend.SetBody(std::string(64u << 20, 'x'));  // far past socket buffers
+    WebServer server(Options("", 1), backend);
+    int port = server.Start();
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    const std::string request =
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    REQUIRE(write(fd, request.data(), request.size()) ==
+            static_cast<ssize_t>(request.size()));
+    char buf[1024];
+    REQUIRE(read(fd, buf, sizeof(buf)) > 0);  // the answer has started
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(5);
+    CHECK(Status(c.Get("/-/healthy")) == 503);
+    close(fd);  // the stream ends; its slot is given back
+    int status = 0;
+    for (int i = 0; i < 100 && status != 200; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      status = Status(c.Get("/-/healthy"));
+    }
+    CHECK(status == 200);
+  }
+}
+
+TEST_CASE("Reloading the web config", "[integration]") {
+  Pki pki;
+  pki.Write("web.yml",
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: "
+            "server.key\nbasic_auth_users:\n  alice: " +
+                BcryptHash("one", 4) + "\n");
+  FakeBackend backend;
+  WebServer server(Options(pki.Path("web.yml")), backend);
+  int port = server.Start();
+  auto client = TlsClient(pki, port);
+  client->set_basic_auth("alice", "one");
+  REQUIRE(Status(client->Get("/metrics")) == 200);
+
+  SECTION("a good file changes users and client auth for new requests") {
+    pki.Write("web.yml",
+              "tls_server_config:\n  cert_file: server.crt\n  key_file: "
+              "server.key\n  client_ca_file: ca.crt\n  client_auth_type: "
+              "RequireAndVerifyClientCert\nbasic_auth_users:\n  bob: " +
+                  BcryptHash("two", 4) + "\n");
+    server.ReloadWebConfig();
+    CHECK(CurlStatus(pki, port, "client.crt", "client.key", "alice:one") ==
+          401);
+    CHECK(CurlStatus(pki, port, "client.crt", "client.key", "bob:two") == 200);
+    CHECK(CurlStatus(pki, port, "", "", "bob:two") == -1);
+  }
+  SECTION("a bad file is refused and the old one stays") {
+    pki.Write("web.yml", "basic_auth_users:\n  alice: not-a-hash\n");
+    CHECK_THROWS_WITH(server.ReloadWebConfig(), Catch::Contains("web.yml:2"));
+    pki.Write("web.yml",
+              "basic_auth_users:\n  alice: " + BcryptHash("one", 4) + "\n");
+    CHECK_THROWS_WITH(server.ReloadWebConfig(), Catch::Contains("restart"));
+    auto again = TlsClient(pki, port);
+    again->set_basic_auth("alice", "one");
+    CHECK(Status(again->Get("/metrics")) == 200);
+  }
+}
+
+}  // namespace tle
