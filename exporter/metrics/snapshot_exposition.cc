@@ -177,6 +177,7 @@ RenderedSnapshot RenderSnapshot(const Snapshot& snapshot, int max_room_series) {
   batch.reserve(kBatch);
   for (SnapshotFamily family : kRoomFamilies) {
     std::string& text = out.samples[Index(family)];
+    std::size_t flushes = 0;
     for (const auto& [room_ptr, room_id] : shown) {
       const Room& room = *room_ptr;
       std::vector<ClientMetric::Label> labels = {
@@ -211,8 +212,8 @@ RenderedSnapshot RenderSnapshot(const Snapshot& snapshot, int max_room_series) {
         // Size the family's text from its first batch (plus 10%): letting it
         // double as it grows would, for the largest family, hold up to twice
         // its size and copy it at every step.
-        if (i + 1 == kBatch) {
-          text.reserve(text.size() / kBatch * room_series / 10 * 11);
+        if (++flushes == 1) {
+          text.reserve(text.size() / kBatch * shown.size() / 10 * 11);
         }
       }
     }
