@@ -10,5 +10,5 @@ scripts/build.sh release
 (cd build/release && ctest --output-on-failure --timeout 600)
 if [ "${TLE_SKIP_ASAN:-0}" != 1 ]; then
   scripts/build.sh asan
-  (cd build/asan && ctest --output-on-failure --timeout 900 -LE 'e2e|fuzz|deploy')
+  (cd build/asan && ctest --output-on-failure --timeout 900 -LE 'e2e|fuzz|deploy|bench')
 fi
