@@ -27,8 +27,12 @@
 #include <sstream>
 #include <utility>
 
+#include "exporter/config/config_text.h"
+
 namespace tle {
 namespace {
+
+using detail::Printable;
 
 constexpr std::size_t kMaxConfigBytes = std::size_t{1} << 20;   // 1 MiB
 constexpr std::size_t kMaxSecretBytes = std::size_t{64} << 10;  // 64 KiB
@@ -64,49 +68,6 @@ constexpr std::string_view kAppOnlyKeys[] = {
     "sdkappid",   "region",          "endpoint",
     "identifier", "secret_key_file", "secret_key_env",
     "usersig",    "ca_file",         "insecure_skip_verify"};
-
-// Makes `text` safe for a one-line message: control bytes become \xNN, long
-// text is cut.
-std::string Printable(std::string_view text, std::size_t max_chars) {
-  std::string out;
-  for (char c : text.substr(0, max_chars)) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  if (text.size() > max_chars) out += "...";
-  return out;
-}
-
-// Reads a whole file, at most `max_bytes`. Returns an error text ("cannot read:
-// ...") or nullopt.
-std::optional<std::string> ReadFile(const std::string& path,
-                                    std::size_t max_bytes,
-                                    std::string* content) {
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(
-      std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!file) return std::string("cannot read: ") + std::strerror(errno);
-  content->clear();
-  char buffer[8192];
-  for (;;) {
-    const std::size_t n = std::fread(buffer, 1, sizeof buffer, file.get());
-    content->append(buffer, n);
-    if (content->size() > max_bytes) {
-      return "cannot read: larger than " + std::to_string(max_bytes) + " bytes";
-    }
-    if (n < sizeof buffer) {
-      if (std::ferror(file.get()))
-        return std::string("cannot read: ") + std::strerror(errno);
-      return std::nullopt;
-    }
-  }
-}
 
 std::size_t EditDistance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
@@ -277,13 +238,8 @@ class Parser {
 
   [[noreturn]] void Fail(const YAML::Mark& mark, const std::string& key,
                          const std::string& message) const {
-    std::string text = Printable(file_, 4096);
-    if (mark.line >= 0 && mark.column >= 0) {
-      text += ":" + std::to_string(mark.line + 1) + ":" +
-              std::to_string(mark.column + 1);
-    }
-    text += ": " + key + ": " + Printable(message, 1024);
-    throw ConfigError(text);
+    throw ConfigError(
+        detail::PositionedMessage(file_, mark.line, mark.column, key, message));
   }
   [[noreturn]] void Fail(const YAML::Node& node, const std::string& key,
                          const std::string& message) const {
@@ -613,7 +569,8 @@ AppConfig Parser::App(const YAML::Node& node, const std::string& path,
   if (which == "secret_key_file") {
     const std::string secret_path = ResolvePath(text);
     std::string content;
-    if (auto error = ReadFile(secret_path, kMaxSecretBytes, &content)) {
+    if (auto error =
+            detail::ReadFileCapped(secret_path, kMaxSecretBytes, &content)) {
       Fail(credential->Where(), key,
            Printable(secret_path, 1024) + ": " + *error);
     }
@@ -758,7 +715,7 @@ Config ParseConfig(std::string_view text, const std::string& file,
 
 Config LoadConfigFile(const std::string& path, const EnvLookup& env) {
   std::string text;
-  if (auto error = ReadFile(path, kMaxConfigBytes, &text)) {
+  if (auto error = detail::ReadFileCapped(path, kMaxConfigBytes, &text)) {
     throw ConfigError(Printable(path, 4096) + ": " + *error);
   }
   return ParseConfig(text, path, env);

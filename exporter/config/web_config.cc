@@ -11,29 +11,14 @@
 #include <memory>
 #include <set>
 
+#include "exporter/config/config_text.h"
+
 namespace tle {
 namespace {
 
-constexpr std::size_t kMaxWebConfigBytes = std::size_t{1} << 20;  // 1 MiB
+using detail::Printable;
 
-// Makes `text` safe for a one-line message: control bytes become \xNN, long
-// text is cut.
-std::string Printable(std::string_view text, std::size_t max_chars = 256) {
-  std::string out;
-  for (char c : text.substr(0, max_chars)) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  if (text.size() > max_chars) out += "...";
-  return out;
-}
+constexpr std::size_t kMaxWebConfigBytes = std::size_t{1} << 20;  // 1 MiB
 
 bool ValidBcrypt(const std::string& hash) {
   // $2a$ / $2b$ / $2y$, two-digit cost 04..31, 22 salt + 31 hash characters.
@@ -65,13 +50,8 @@ class WebParser {
 
   [[noreturn]] void Fail(const YAML::Mark& mark, const std::string& key,
                          const std::string& message) const {
-    std::string text = Printable(file_, 4096);
-    if (mark.line >= 0 && mark.column >= 0) {
-      text += ":" + std::to_string(mark.line + 1) + ":" +
-              std::to_string(mark.column + 1);
-    }
-    text += ": " + key + ": " + Printable(message, 1024);
-    throw ConfigError(text);
+    throw ConfigError(
+        detail::PositionedMessage(file_, mark.line, mark.column, key, message));
   }
 
   WebConfig Parse(std::string_view text) {
@@ -272,26 +252,9 @@ WebConfig ParseWebConfig(std::string_view text, const std::string& file) {
 }
 
 WebConfig LoadWebConfigFile(const std::string& path) {
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(
-      std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!file) {
-    throw ConfigError(Printable(path, 4096) +
-                      ": web_config: cannot read: " + std::strerror(errno));
-  }
   std::string content;
-  char buffer[8192];
-  for (;;) {
-    const std::size_t n = std::fread(buffer, 1, sizeof buffer, file.get());
-    content.append(buffer, n);
-    if (content.size() > kMaxWebConfigBytes) {
-      throw ConfigError(Printable(path, 4096) +
-                        ": web_config: larger than 1 MiB");
-    }
-    if (n < sizeof buffer) break;
-  }
-  if (std::ferror(file.get())) {
-    throw ConfigError(Printable(path, 4096) +
-                      ": web_config: cannot read: " + std::strerror(errno));
+  if (auto error = detail::ReadFileCapped(path, kMaxWebConfigBytes, &content)) {
+    throw ConfigError(Printable(path, 4096) + ": web_config: " + *error);
   }
   return ParseWebConfig(content, path);
 }
