@@ -1,9 +1,11 @@
 // Snapshot -> exposition text (a golden file), UTF-8 repair, gzip assembly and
 // staleness.
+#include <stdlib.h>
 #include <zlib.h>
 
 #include <catch2/catch.hpp>
 #include <clocale>
+#include <cstdlib>
 #include <fstream>
 #include <locale>
 #include <random>
@@ -99,27 +101,55 @@ TEST_CASE("a snapshot renders to the golden exposition") {
   CHECK(text == ReadFile(golden_path));
 }
 
+// Switches the process to a comma-decimal locale; when none is installed,
+// builds de_DE.UTF-8 with localedef (from the `locales` package's sources) into
+// a temporary LOCPATH.
+bool SwitchToCommaLocale() {
+  auto try_names = [] {
+    for (const char* name : {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8"}) {
+      try {
+        std::locale::global(std::locale(name));
+        std::setlocale(LC_ALL, name);
+        return true;
+      } catch (const std::runtime_error&) {
+      }
+    }
+    return false;
+  };
+  if (try_names()) return true;
+  char dir[] = "/tmp/tle_locale_XXXXXX";
+  if (mkdtemp(dir) == nullptr) return false;
+  std::string command = std::string("localedef -i de_DE -f UTF-8 ") + dir +
+                        "/de_DE.UTF-8 >/dev/null 2>&1";
+  if (std::system(command.c_str()) != 0) return false;
+  setenv("LOCPATH", dir, 1);
+  return try_names();
+}
+
 TEST_CASE("rendering does not depend on the locale") {
   std::string before = RenderSample(0);
-  bool switched = false;
-  for (const char* name :
-       {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "ru_RU.UTF-8"}) {
-    try {
-      std::locale::global(std::locale(name));
-      std::setlocale(LC_ALL, name);
-      switched = true;
-      break;
-    } catch (const std::runtime_error&) {
-    }
-  }
-  if (!switched) {
-    WARN("no comma-decimal locale installed; locale check skipped");
+  AppHealth app;
+  app.sdkappid = 7;
+  app.interval_seconds = 1.5;
+  app.stats.last_walk_seconds = 1234.25;
+  app.stats.duration_buckets.assign(RequestDurationBuckets().size() + 1, 0);
+  std::string health_before = RenderHealth({app}, ReloadStatus{}, std::nullopt);
+  if (!SwitchToCommaLocale()) {
+    WARN("no comma-decimal locale available; locale check skipped");
     return;
   }
+  std::ostringstream probe;
+  probe << 1.5;
+  CHECK(probe.str() == "1,5");  // the locale really is in force
   std::string after = RenderSample(0);
+  std::string health_after = RenderHealth({app}, ReloadStatus{}, std::nullopt);
   std::locale::global(std::locale::classic());
   std::setlocale(LC_ALL, "C");
   CHECK(after == before);
+  CHECK(health_after == health_before);
+  CHECK(health_before.find(
+            "tencent_live_walk_duration_seconds{sdkappid=\"7\"} 1234.25") !=
+        std::string::npos);
 }
 
 TEST_CASE("max_room_series keeps the top rooms and counts the rest") {
