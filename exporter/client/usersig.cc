@@ -14,8 +14,11 @@
 #include <string>
 #include <string_view>
 
+#include "exporter/common/base64.h"
+
 // Decisions (see also usersig.h):
-// - Base64 is our own small codec, not EVP_DecodeBlock: EVP_DecodeBlock counts
+// - Base64 is exporter/common/base64 (shared with basic auth), not
+//   EVP_DecodeBlock: EVP_DecodeBlock counts
 //   the padding bytes in its output length and skips whitespace, both of which
 //   would make decoding less strict. Decoding is strict: length a multiple of
 //   4, padding only at the very end, nothing outside the alphabet.
@@ -43,79 +46,29 @@ constexpr std::size_t kMaxInflatedBytes = 64 * 1024;
 // it before decoding.
 constexpr std::size_t kMaxUserSigChars = 4 * kMaxInflatedBytes;
 
-constexpr char kStdAlphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-// Standard base64 with `=` padding.
-std::string Base64Encode(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    const std::uint32_t n =
-        (static_cast<std::uint32_t>(static_cast<unsigned char>(in[i])) << 16) |
-        (static_cast<std::uint32_t>(static_cast<unsigned char>(in[i + 1]))
-         << 8) |
-        static_cast<std::uint32_t>(static_cast<unsigned char>(in[i + 2]));
-    out.push_back(kStdAlphabet[(n >> 18) & 63]);
-    out.push_back(kStdAlphabet[(n >> 12) & 63]);
-    out.push_back(kStdAlphabet[(n >> 6) & 63]);
-    out.push_back(kStdAlphabet[n & 63]);
-  }
-  const std::size_t rest = in.size() - i;
-  if (rest > 0) {
-    std::uint32_t n =
-        static_cast<std::uint32_t>(static_cast<unsigned char>(in[i])) << 16;
-    if (rest == 2)
-      n |= static_cast<std::uint32_t>(static_cast<unsigned char>(in[i + 1]))
-           << 8;
-    out.push_back(kStdAlphabet[(n >> 18) & 63]);
-    out.push_back(kStdAlphabet[(n >> 12) & 63]);
-    out.push_back(rest == 2 ? kStdAlphabet[(n >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
-}
-
-// Value of one character of the vendor alphabet (`*` for `+`, `-` for `/`), -1
-// otherwise.
-int VendorBase64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '*') return 62;
-  if (c == '-') return 63;
-  return -1;
-}
-
-// Strict decoding of the vendor alphabet with `_` padding.
+// Strict decoding of the vendor alphabet (`*` `-` for `+` `/`, `_` padding).
 std::optional<std::string> VendorBase64Decode(std::string_view in) {
-  if (in.empty() || in.size() % 4 != 0) return std::nullopt;
-  std::size_t padding = 0;
-  if (in.back() == '_') ++padding;
-  if (in.size() >= 2 && in[in.size() - 2] == '_') ++padding;
-  if (padding == 1 && in.back() != '_') return std::nullopt;  // "x_=" shapes
-  std::string out;
-  out.reserve(in.size() / 4 * 3);
-  for (std::size_t i = 0; i < in.size(); i += 4) {
-    const bool last = i + 4 == in.size();
-    std::uint32_t n = 0;
-    for (std::size_t j = 0; j < 4; ++j) {
-      const char c = in[i + j];
-      int v = 0;
-      if (c == '_') {
-        if (!last || j < 4 - padding) return std::nullopt;
-      } else {
-        v = VendorBase64Value(c);
-        if (v < 0) return std::nullopt;
-      }
-      n = (n << 6) | static_cast<std::uint32_t>(v);
+  std::string standard(in);
+  for (char& c : standard) {
+    switch (c) {
+      case '+':
+      case '/':
+      case '=':
+        return std::nullopt;  // standard characters are not vendor base64
+      case '*':
+        c = '+';
+        break;
+      case '-':
+        c = '/';
+        break;
+      case '_':
+        c = '=';
+        break;
+      default:
+        break;
     }
-    out.push_back(static_cast<char>((n >> 16) & 0xff));
-    if (!last || padding < 2) out.push_back(static_cast<char>((n >> 8) & 0xff));
-    if (!last || padding < 1) out.push_back(static_cast<char>(n & 0xff));
   }
-  return out;
+  return Base64Decode(standard);
 }
 
 std::string ToVendorAlphabet(std::string s) {

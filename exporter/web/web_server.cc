@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "exporter/common/base64.h"
 #include "exporter/common/log.h"
 #include "exporter/config/web_config.h"
 
@@ -204,36 +205,6 @@ class TlsMaterial {
 
 using Digest = std::array<unsigned char, 32>;
 
-std::string Base64Decode(const std::string& in, bool* ok) {
-  static const std::string kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  unsigned int buffer = 0;
-  int bits = 0;
-  std::size_t i = 0;
-  for (; i < in.size() && in[i] != '='; ++i) {
-    std::size_t v = kAlphabet.find(in[i]);
-    if (v == std::string::npos) {
-      *ok = false;
-      return "";
-    }
-    buffer = (buffer << 6) | static_cast<unsigned int>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buffer >> bits) & 0xff));
-    }
-  }
-  for (; i < in.size(); ++i) {
-    if (in[i] != '=') {
-      *ok = false;
-      return "";
-    }
-  }
-  *ok = true;
-  return out;
-}
-
 // Runs bcrypt; false when libxcrypt refuses the setting.
 bool Bcrypt(const std::string& password, const std::string& setting,
             std::string* out) {
@@ -283,10 +254,11 @@ class BasicAuth {
         strncasecmp(header.c_str(), kPrefix.c_str(), kPrefix.size()) != 0) {
       return false;
     }
-    bool ok = false;
-    std::string decoded = Base64Decode(header.substr(kPrefix.size()), &ok);
+    std::string decoded =
+        Base64Decode(std::string_view(header).substr(kPrefix.size()))
+            .value_or("");
     std::size_t colon = decoded.find(':');
-    if (!ok || colon == std::string::npos) {
+    if (colon == std::string::npos) {
       OPENSSL_cleanse(decoded.data(), decoded.size());
       return false;
     }
