@@ -190,8 +190,17 @@ void Exporter::Apply(Config config) {
         next[app.sdkappid] = std::move(it->second);
         apps_.erase(it);
       } else {
-        next[app.sdkappid] = MakeApp(app);
-        fresh.push_back(next[app.sdkappid].get());
+        std::unique_ptr<App> made = MakeApp(app);
+        if (it != apps_.end()) {
+          // The changed app's last snapshot stays in the cache until its new
+          // walker publishes, so it stays ready meanwhile.
+          std::lock_guard<std::mutex> old_lock(it->second->mutex);
+          made->has_snapshot = it->second->has_snapshot;
+          made->rooms = it->second->rooms;
+          made->views = it->second->views;
+        }
+        fresh.push_back(made.get());
+        next[app.sdkappid] = std::move(made);
       }
     }
     retired = std::move(apps_);

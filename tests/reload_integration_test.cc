@@ -130,6 +130,7 @@ TEST_CASE("Reload keeps unchanged walkers and refuses a bad config",
     next = MakeConfig({App(1, 1000), App(2, 2)});
     double walks1_before = Walks(exporter.HealthText(), 1);
     CHECK(exporter.Reload().empty());
+    CHECK(exporter.Ready());     // the changed app's old snapshot still counts
     CHECK(created_for(1) == 1);  // unchanged: same walker, same source
     CHECK(created_for(2) == 2);  // changed: a new walker
     text = exporter.Scrape(false).Join();
