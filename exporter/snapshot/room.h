@@ -2,6 +2,8 @@
 // Plain value type; safe to copy between threads.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -30,20 +32,39 @@ struct Room {
 };
 
 // Why a room was dropped from a page: the `reason` label of
-// tencent_live_rooms_rejected_total.
-enum class RejectReason { kMissingRoomId, kBadField, kDuplicate };
-inline constexpr int kRejectReasonCount = 3;
+// tencent_live_rooms_rejected_total. A new reason is a new enumerator (moving
+// kMaxValue) and a new row of kRejectReasons; the static_asserts fail until
+// both are done.
+enum class RejectReason {
+  kMissingRoomId,
+  kBadField,
+  kDuplicate,
+  kMaxValue = kDuplicate
+};
 
-inline const char* RejectReasonLabel(RejectReason reason) {
-  switch (reason) {
-    case RejectReason::kMissingRoomId:
-      return "missing_room_id";
-    case RejectReason::kBadField:
-      return "bad_field";
-    case RejectReason::kDuplicate:
-      return "duplicate";
+struct RejectReasonInfo {
+  RejectReason reason;
+  const char* label;
+};
+// One row per RejectReason, in enum order.
+inline constexpr std::array<RejectReasonInfo, 3> kRejectReasons{{
+    {RejectReason::kMissingRoomId, "missing_room_id"},
+    {RejectReason::kBadField, "bad_field"},
+    {RejectReason::kDuplicate, "duplicate"},
+}};
+static_assert(kRejectReasons.size() ==
+              static_cast<std::size_t>(RejectReason::kMaxValue) + 1);
+static_assert([] {
+  for (std::size_t i = 0; i < kRejectReasons.size(); ++i) {
+    if (kRejectReasons[i].reason != static_cast<RejectReason>(i)) return false;
   }
-  return "unknown";
+  return true;
+}());
+inline constexpr int kRejectReasonCount =
+    static_cast<int>(kRejectReasons.size());
+
+inline constexpr const char* RejectReasonLabel(RejectReason reason) {
+  return kRejectReasons[static_cast<std::size_t>(reason)].label;
 }
 
 }  // namespace tle

@@ -4,24 +4,6 @@
 
 namespace tle {
 
-const char* WalkFailureLabel(WalkFailure reason) {
-  switch (reason) {
-    case WalkFailure::kApiError:
-      return "api_error";
-    case WalkFailure::kNetwork:
-      return "network";
-    case WalkFailure::kDecode:
-      return "decode";
-    case WalkFailure::kCursorLoop:
-      return "cursor_loop";
-    case WalkFailure::kMaxPages:
-      return "max_pages";
-    case WalkFailure::kTimeout:
-      return "timeout";
-  }
-  return "unknown";
-}
-
 const std::vector<double>& RequestDurationBuckets() {
   static const std::vector<double> kBuckets = {
       0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
@@ -53,6 +35,12 @@ void WalkStats::WalkFailed(WalkFailure reason, double seconds, int pages,
   view_.last_walk_seconds = seconds;
   view_.last_walk_pages = pages;
   ++view_.failures[static_cast<std::size_t>(reason)];
+  view_.last_error = why;
+}
+
+void WalkStats::WalkAborted(const std::string& why) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  view_.up = false;
   view_.last_error = why;
 }
 

@@ -13,21 +13,51 @@
 #include <string>
 #include <vector>
 
+#include "exporter/common/thread_annotations.h"
 #include "exporter/snapshot/room.h"
 
 namespace tle {
 
-// The `reason` label of tencent_live_walk_failures_total.
+// Why a walk did not complete: the `reason` label of
+// tencent_live_walk_failures_total. A new reason is a new enumerator (moving
+// kMaxValue) and a new row of kWalkFailures; the static_asserts fail until both
+// are done.
 enum class WalkFailure {
   kApiError,
   kNetwork,
   kDecode,
   kCursorLoop,
   kMaxPages,
-  kTimeout
+  kTimeout,
+  kMaxValue = kTimeout
 };
-inline constexpr int kWalkFailureCount = 6;
-const char* WalkFailureLabel(WalkFailure reason);
+
+struct WalkFailureInfo {
+  WalkFailure reason;
+  const char* label;
+};
+// One row per WalkFailure, in enum order.
+inline constexpr std::array<WalkFailureInfo, 6> kWalkFailures{{
+    {WalkFailure::kApiError, "api_error"},
+    {WalkFailure::kNetwork, "network"},
+    {WalkFailure::kDecode, "decode"},
+    {WalkFailure::kCursorLoop, "cursor_loop"},
+    {WalkFailure::kMaxPages, "max_pages"},
+    {WalkFailure::kTimeout, "timeout"},
+}};
+static_assert(kWalkFailures.size() ==
+              static_cast<std::size_t>(WalkFailure::kMaxValue) + 1);
+static_assert([] {
+  for (std::size_t i = 0; i < kWalkFailures.size(); ++i) {
+    if (kWalkFailures[i].reason != static_cast<WalkFailure>(i)) return false;
+  }
+  return true;
+}());
+inline constexpr int kWalkFailureCount = static_cast<int>(kWalkFailures.size());
+
+inline constexpr const char* WalkFailureLabel(WalkFailure reason) {
+  return kWalkFailures[static_cast<std::size_t>(reason)].label;
+}
 
 // Upper bounds of the request latency histogram, in seconds.
 const std::vector<double>& RequestDurationBuckets();
@@ -61,6 +91,10 @@ class WalkStats {
   void WalkCompleted(double seconds, int pages, double end_timestamp);
   void WalkFailed(WalkFailure reason, double seconds, int pages,
                   const std::string& why);
+  // A walk ended by an exception nothing on the walk is meant to throw (out of
+  // memory, or a bug): `up` goes to 0 and last_error says why. It is not one
+  // of the reasons of walk_failures_total, so none of them is counted.
+  void WalkAborted(const std::string& why);
   void RequestDone(double seconds);
   void ApiError(const std::string& code_label);
   void Retry();
@@ -70,7 +104,7 @@ class WalkStats {
 
  private:
   mutable std::mutex mutex_;
-  WalkStatsView view_;
+  WalkStatsView view_ TLE_GUARDED_BY(mutex_);
 };
 
 }  // namespace tle
