@@ -11,7 +11,7 @@
 namespace tle {
 namespace {
 
-using Clock = RateLimiter::Clock;
+using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 struct Request {
@@ -130,6 +130,29 @@ TEST_CASE("the first burst goes out at once") {
     limiter.RecordDone(now);
   }
   CHECK(limiter.NextSlot(now) == now + std::chrono::seconds(1));
+}
+
+TEST_CASE("WaitForSlot sleeps on the given clock until the slot and the hold") {
+  FakeClock clock(FakeClock::Mode::kAdvanceOnSleep);
+  RateLimiter limiter(2, clock);
+  const auto t0 = clock.NowSteady();
+  std::vector<Clock::duration> sent;
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(limiter.WaitForSlot({}, nullptr));
+    sent.push_back(clock.NowSteady() - t0);
+    limiter.RecordDone(clock.NowSteady());
+  }
+  using std::chrono::seconds;
+  CHECK(sent == std::vector<Clock::duration>{seconds(0), seconds(0), seconds(1),
+                                             seconds(1), seconds(2)});
+  // A hold later than the slot wins.
+  REQUIRE(limiter.WaitForSlot(clock.NowSteady() + seconds(30), nullptr));
+  CHECK(clock.NowSteady() - t0 == seconds(32));
+  // A raised flag ends the wait at once, the time unchanged.
+  CancelFlag stop;
+  stop.Raise();
+  CHECK_FALSE(limiter.WaitForSlot(clock.NowSteady() + seconds(5), &stop));
+  CHECK(clock.NowSteady() - t0 == seconds(32));
 }
 
 }  // namespace

@@ -2,9 +2,13 @@
 // failures as values.
 #include "exporter/walker/walker.h"
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <condition_variable>
 #include <deque>
 #include <functional>
+#include <mutex>
+#include <stdexcept>
 
 namespace tle {
 namespace {
@@ -55,28 +59,35 @@ class ScriptedSource final : public RoomSource {
   std::deque<DecodeResult> script_;
 };
 
+// A walker on a FakeClock. By default every wait (slot, backoff, interval)
+// moves the fake time and returns at once, so no test sleeps; `elapsed()` is
+// how long the walk would have taken.
 struct Harness {
   explicit Harness(std::deque<DecodeResult> script, int max_retries = 3,
-                   int max_pages = 100) {
+                   int max_pages = 100,
+                   FakeClock::Mode mode = FakeClock::Mode::kAdvanceOnSleep,
+                   double max_qps = 1000)
+      : clock(mode), start(clock.NowSteady()) {
     AppConfig app;
     app.sdkappid = 1400000000;
-    app.walk.max_qps = 1000;
+    app.walk.max_qps = max_qps;
     app.walk.allow_qps_above_limit = true;
     app.walk.max_retries = max_retries;
     app.walk.max_pages = max_pages;
     app.walk.page_size = 7;
     auto owned = std::make_unique<ScriptedSource>(std::move(script));
     source = owned.get();
-    WalkerTuning tuning;
-    tuning.backoff_base = std::chrono::milliseconds(1);
-    tuning.backoff_max = std::chrono::milliseconds(4);
     walker = std::make_unique<Walker>(
         app, std::move(owned),
         [this](std::shared_ptr<const Snapshot> s) {
           published.push_back(std::move(s));
         },
-        tuning);
+        WalkerTuning{}, clock);
   }
+  SteadyDuration elapsed() const { return clock.NowSteady() - start; }
+
+  FakeClock clock;
+  SteadyTime start;
   ScriptedSource* source;
   std::vector<std::shared_ptr<const Snapshot>> published;
   std::unique_ptr<Walker> walker;
@@ -217,24 +228,157 @@ TEST_CASE("a walk of exactly max_pages completes") {
 TEST_CASE(
     "a rate-limit answer backs off at least a second, then the walk goes on") {
   Harness h({Error(ErrorKind::kApi, 60007), Page({MakeRoom("a", 1)}, "")});
-  auto start = std::chrono::steady_clock::now();
   CHECK(h.walker->WalkOnce());
-  CHECK(std::chrono::steady_clock::now() - start >= std::chrono::seconds(1));
+  CHECK(h.elapsed() >= std::chrono::seconds(1));
   CHECK(h.walker->stats().View().errors_by_code["60007"] == 1);
+}
+
+TEST_CASE("retries back off exponentially, with jitter, up to backoff_max") {
+  // Default tuning: 500 ms base. Backoffs of attempts 0, 1, 2 lie in
+  // [250, 500], [500, 1000], [1000, 2000] ms.
+  Harness h({Error(ErrorKind::kHttp, 502), Error(ErrorKind::kHttp, 502),
+             Error(ErrorKind::kHttp, 502), Page({}, "")});
+  CHECK(h.walker->WalkOnce());
+  CHECK(h.elapsed() >= std::chrono::milliseconds(1750));
+  CHECK(h.elapsed() <= std::chrono::milliseconds(3500));
+}
+
+TEST_CASE("requests are paced at max_qps on the walker's clock") {
+  std::deque<DecodeResult> script;
+  for (int i = 0; i < 4; ++i)
+    script.push_back(
+        Page({MakeRoom("r" + std::to_string(i), i)}, "n" + std::to_string(i)));
+  script.push_back(Page({}, ""));
+  // 2 per second: pages 1-2 at once, 3-4 a second later, 5 at two seconds.
+  Harness h(script, 3, 100, FakeClock::Mode::kAdvanceOnSleep, 2);
+  CHECK(h.walker->WalkOnce());
+  CHECK(h.elapsed() == std::chrono::seconds(2));
+  REQUIRE(h.published.size() == 1);
+  CHECK(h.published[0]->completed_at == Approx(h.clock.NowUnix()));
 }
 
 TEST_CASE("the walker thread walks on its interval and stops promptly") {
   std::deque<DecodeResult> script;
   for (int i = 0; i < 100; ++i) script.push_back(Page({MakeRoom("a", i)}, ""));
-  Harness h(script);
+  Harness h(script, 3, 100, FakeClock::Mode::kManual);
   h.walker->Start();
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  auto start = std::chrono::steady_clock::now();
-  h.walker->Stop();
-  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(1));
-  CHECK(h.walker->stats().View().walks ==
-        1);  // the interval (60 s) has not passed
+  // The first walk is done once the thread waits for the interval (60 s of
+  // the fake clock, which stands still until the test moves it).
+  REQUIRE(h.clock.WaitForSleepers(1));
+  CHECK(h.walker->stats().View().walks == 1);
   CHECK(h.published.size() == 1);
+  h.clock.Advance(std::chrono::seconds(59));
+  CHECK(h.clock.sleepers() == 1);  // not yet
+  h.clock.Advance(std::chrono::seconds(1));
+  // The second walk ran; the thread waits for the next interval.
+  REQUIRE(h.clock.WaitForSleepers(1));
+  CHECK(h.walker->stats().View().walks == 2);
+  CHECK(h.published.size() == 2);
+  // Stop ends the wait at once: the fake time never reaches the deadline, so
+  // a Stop that waited for it would never return.
+  auto stop_start = std::chrono::steady_clock::now();
+  h.walker->Stop();
+  CHECK(std::chrono::steady_clock::now() - stop_start <
+        std::chrono::seconds(5));
+  CHECK(h.walker->stats().View().walks == 2);
+}
+
+TEST_CASE("Start is idempotent and a stop is final") {
+  Harness h({Page({MakeRoom("a", 1)}, ""), Page({MakeRoom("a", 2)}, "")}, 3,
+            100, FakeClock::Mode::kManual);
+  h.walker->Start();
+  h.walker->Start();  // no second thread (it used to std::terminate)
+  REQUIRE(h.clock.WaitForSleepers(1));
+  h.walker->Stop();
+  h.walker->Stop();
+  h.walker->Start();  // stopped for good: no thread, no walk
+  CHECK(h.clock.sleepers() == 0);
+  h.walker->Stop();
+  CHECK(h.walker->stats().View().walks == 1);
+  CHECK(h.published.size() == 1);
+}
+
+// A silent upstream: FetchPage blocks until Cancel. Cancel is sticky, as the
+// RoomSource contract asks: a FetchPage that starts after it returns at once.
+class SilentSource final : public RoomSource {
+ public:
+  DecodeResult FetchPage(const std::string&, int) override {
+    std::unique_lock<std::mutex> lock(mutex_);
+    ++fetches_;
+    changed_.notify_all();
+    changed_.wait(lock, [this] { return cancelled_; });
+    return Error(ErrorKind::kNetwork, 0);
+  }
+  void Cancel() override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      cancelled_ = true;
+    }
+    changed_.notify_all();
+  }
+  bool WaitForFetch() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::seconds(20),
+                             [this] { return fetches_ > 0; });
+  }
+  int fetches() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return fetches_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool cancelled_ = false;
+  int fetches_ = 0;
+};
+
+TEST_CASE("Stop aborts a request in flight and the walk does not retry") {
+  FakeClock clock;  // manual: a retry's backoff would wait forever
+  AppConfig app;
+  app.sdkappid = 1;
+  app.walk.max_retries = 5;
+  auto owned = std::make_unique<SilentSource>();
+  SilentSource* source = owned.get();
+  Walker walker(app, std::move(owned), nullptr, WalkerTuning{}, clock);
+  walker.Start();
+  REQUIRE(source->WaitForFetch());
+  walker.Stop();
+  CHECK(source->fetches() == 1);
+  auto v = walker.stats().View();
+  CHECK(v.retries == 0);
+  for (std::uint64_t failures : v.failures) CHECK(failures == 0);
+}
+
+class ThrowingSource final : public RoomSource {
+ public:
+  DecodeResult FetchPage(const std::string&, int) override {
+    throw std::runtime_error("boom");
+  }
+};
+
+TEST_CASE("an exception in a walk is no decode failure") {
+  FakeClock clock(FakeClock::Mode::kAdvanceOnSleep);
+  AppConfig app;
+  app.sdkappid = 1;
+  Walker walker(app, std::make_unique<ThrowingSource>(), nullptr,
+                WalkerTuning{}, clock);
+  CHECK_FALSE(walker.WalkOnce());
+  auto v = walker.stats().View();
+  CHECK_FALSE(v.up);
+  CHECK(v.walks == 1);
+  CHECK(v.last_error == "internal error: boom");
+  for (std::uint64_t failures : v.failures) CHECK(failures == 0);
+}
+
+TEST_CASE("the reason tables hold one row per enumerator, in order") {
+  CHECK(std::string(WalkFailureLabel(WalkFailure::kCursorLoop)) ==
+        "cursor_loop");
+  CHECK(std::string(WalkFailureLabel(WalkFailure::kTimeout)) == "timeout");
+  CHECK(std::string(RejectReasonLabel(RejectReason::kDuplicate)) ==
+        "duplicate");
+  CHECK(kWalkFailureCount == 6);
+  CHECK(kRejectReasonCount == 3);
 }
 
 }  // namespace

@@ -5,13 +5,19 @@
 
 namespace tle {
 
-RateLimiter::RateLimiter(double max_qps)
-    : burst_(max_qps >= 1 ? static_cast<int>(std::floor(max_qps)) : 1),
+RateLimiter::RateLimiter(double max_qps, Clock& clock)
+    : clock_(clock),
+      burst_(max_qps >= 1 ? static_cast<int>(std::floor(max_qps)) : 1),
       base_window_(max_qps >= 1
                        ? Duration(std::chrono::seconds(1))
                        : std::chrono::duration_cast<Duration>(
                              std::chrono::duration<double>(1.0 / max_qps))),
       done_(static_cast<std::size_t>(burst_)) {}
+
+bool RateLimiter::WaitForSlot(TimePoint not_before, const CancelFlag* cancel) {
+  return clock_.SleepUntil(std::max(NextSlot(clock_.NowSteady()), not_before),
+                           cancel);
+}
 
 RateLimiter::Duration RateLimiter::window(TimePoint now) const {
   return now < slow_until_ ? base_window_ * slow_factor_ : base_window_;

@@ -9,24 +9,31 @@
 // stretches the window for a while (doubling up to 8x on repeated rejections),
 // then the rate recovers by itself.
 //
-// Pure bookkeeping on time points given by the caller (no clock, no sleeping),
-// so it is tested on a fake clock. Not thread-safe: one walker thread owns it.
+// The bookkeeping works on time points given by the caller; WaitForSlot reads
+// and sleeps on the Clock the owner passes in, so both are tested on a
+// FakeClock. Not thread-safe: one walker thread owns it.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <vector>
 
+#include "exporter/common/clock.h"
+
 namespace tle {
 
 class RateLimiter {
  public:
-  using Clock = std::chrono::steady_clock;
-  using TimePoint = Clock::time_point;
-  using Duration = Clock::duration;
+  using TimePoint = SteadyTime;
+  using Duration = SteadyDuration;
 
-  // REQUIRES: max_qps > 0.
-  explicit RateLimiter(double max_qps);
+  // REQUIRES: max_qps > 0; `clock` outlives the limiter.
+  explicit RateLimiter(double max_qps, Clock& clock = RealClock());
+
+  // Sleeps on the clock until the next slot, and at least until `not_before`
+  // (a hold after a rate-limit answer). False as soon as `cancel` (may be
+  // null) is raised.
+  bool WaitForSlot(TimePoint not_before, const CancelFlag* cancel);
 
   // The earliest time at or after `now` when the next request may be sent.
   TimePoint NextSlot(TimePoint now) const;
@@ -43,6 +50,7 @@ class RateLimiter {
   int burst() const { return burst_; }
 
  private:
+  Clock& clock_;
   int burst_;
   Duration base_window_;
   std::vector<TimePoint> done_;  // ring of the last burst_ completion times

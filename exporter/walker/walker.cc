@@ -9,19 +9,11 @@
 namespace tle {
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
-
 // The least wait after a rate-limit answer before the next request.
 constexpr std::chrono::milliseconds kMinRateLimitBackoff{1000};
 
-double SecondsSince(SteadyClock::time_point start) {
-  return std::chrono::duration<double>(SteadyClock::now() - start).count();
-}
-
-double UnixNow() {
-  return std::chrono::duration<double>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+double Seconds(SteadyDuration d) {
+  return std::chrono::duration<double>(d).count();
 }
 
 WalkFailure FailureFor(const FetchError& error) {
@@ -49,34 +41,38 @@ struct Walker::FetchOutcome {
 };
 
 Walker::Walker(AppConfig app, std::unique_ptr<RoomSource> source,
-               SnapshotPublisher publish, WalkerTuning tuning)
+               SnapshotPublisher publish, WalkerTuning tuning, Clock& clock)
     : app_(std::move(app)),
+      app_label_(std::to_string(app_.sdkappid)),
+      tuning_(tuning),
+      clock_(clock),
       source_(std::move(source)),
       publish_(std::move(publish)),
-      tuning_(tuning),
-      limiter_(app_.walk.max_qps),
-      rng_(std::random_device{}()),
-      app_label_(std::to_string(app_.sdkappid)) {}
+      limiter_(app_.walk.max_qps, clock),
+      rng_(std::random_device{}()) {}
 
 Walker::~Walker() { Stop(); }
 
 void Walker::Start() {
+  std::lock_guard<std::mutex> lock(thread_mutex_);
+  // Under the lock: a Start racing a Stop either starts the thread before the
+  // Stop joins it, or sees the raised flag and does nothing.
+  if (thread_.joinable() || stop_.raised()) return;
   thread_ = std::thread([this] { Run(); });
 }
 
-void Walker::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
+void Walker::RequestStop() {
+  // The flag first: a walk between its last check and the request sees it
+  // when the request returns, and the source's Cancel is sticky (a FetchPage
+  // started after it fails at once), so no interleaving loses the stop.
+  stop_.Raise();
   source_->Cancel();
-  if (thread_.joinable()) thread_.join();
 }
 
-bool Walker::SleepUntil(RateLimiter::TimePoint deadline) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  return !wake_.wait_until(lock, deadline, [this] { return stopping_.load(); });
+void Walker::Stop() {
+  RequestStop();
+  std::lock_guard<std::mutex> lock(thread_mutex_);
+  if (thread_.joinable()) thread_.join();
 }
 
 std::chrono::milliseconds Walker::Backoff(int attempt) {
@@ -99,20 +95,12 @@ void Walker::Run() {
         std::to_string(
             std::chrono::duration<double>(app_.walk.interval).count()) +
             "s"}});
-  while (!stopping_) {
-    auto start = SteadyClock::now();
-    try {
-      WalkOnce();
-    } catch (const std::exception& e) {
-      // Nothing on the walk is meant to throw; if something does (out of
-      // memory), the walker logs it and tries again at the next interval.
-      stats_.WalkFailed(WalkFailure::kDecode, 0, 0, e.what());
-      Log(LogLevel::kError, "walk aborted by an exception",
-          {{"sdkappid", app_label_}, {"error", e.what()}});
-    }
+  while (!stop_.raised()) {
+    auto start = clock_.NowSteady();
+    WalkOnce();
     // The next walk starts `interval` after this one started, or at once after
     // an overrun.
-    if (!SleepUntil(start + app_.walk.interval)) break;
+    if (!clock_.SleepUntil(start + app_.walk.interval, &stop_)) break;
   }
   Log(LogLevel::kInfo, "walker stopped", {{"sdkappid", app_label_}});
 }
@@ -121,14 +109,13 @@ Walker::FetchOutcome Walker::FetchWithRetries(const std::string& cursor) {
   int attempt = 0;
   bool renewed = false;
   while (true) {
-    auto slot = std::max(limiter_.NextSlot(SteadyClock::now()), hold_until_);
-    if (!SleepUntil(slot)) return {{}, true};
-    auto sent = SteadyClock::now();
+    if (!limiter_.WaitForSlot(hold_until_, &stop_)) return {{}, true};
+    auto sent = clock_.NowSteady();
     DecodeResult result = source_->FetchPage(cursor, app_.walk.page_size);
-    auto done = SteadyClock::now();
+    auto done = clock_.NowSteady();
     limiter_.RecordDone(done);
-    stats_.RequestDone(std::chrono::duration<double>(done - sent).count());
-    if (stopping_) return {std::move(result), true};
+    stats_.RequestDone(Seconds(done - sent));
+    if (stop_.raised()) return {std::move(result), true};
     if (result.error.ok()) return {std::move(result), false};
 
     const FetchError& error = result.error;
@@ -169,14 +156,30 @@ Walker::FetchOutcome Walker::FetchWithRetries(const std::string& cursor) {
       renewed = true;
       delay = std::chrono::milliseconds(0);
     }
-    if (!SleepUntil(SteadyClock::now() + delay))
+    if (!clock_.SleepUntil(clock_.NowSteady() + delay, &stop_))
       return {std::move(result), true};
   }
 }
 
 bool Walker::WalkOnce() {
+  try {
+    return Walk();
+  } catch (const std::exception& e) {
+    // Nothing on the walk is meant to throw; if something does (out of memory,
+    // or a bug), the walk ends without a snapshot, `up` goes to 0 and the next
+    // interval tries again. None of the failure reasons (all upstream or data
+    // problems) describes it, so it is not counted under one.
+    std::string why = std::string("internal error: ") + e.what();
+    stats_.WalkAborted(why);
+    Log(LogLevel::kError, "walk aborted by an exception",
+        {{"sdkappid", app_label_}, {"error", why}});
+    return false;
+  }
+}
+
+bool Walker::Walk() {
   stats_.WalkStarted();
-  auto start = SteadyClock::now();
+  const auto start = clock_.NowSteady();
   std::string cursor;
   std::unordered_set<std::string> seen_cursors;
   std::unordered_set<std::string> seen_rooms;
@@ -185,7 +188,7 @@ bool Walker::WalkOnce() {
 
   auto fail = [&](WalkFailure reason, const std::string& why,
                   const FetchError* error) {
-    double seconds = SecondsSince(start);
+    double seconds = Seconds(clock_.NowSteady() - start);
     stats_.WalkFailed(reason, seconds, pages, why);
     std::string cause = error != nullptr ? LikelyCause(*error) : "";
     Log(LogLevel::kError, "walk failed",
@@ -219,17 +222,16 @@ bool Walker::WalkOnce() {
     }
     ++pages;
     RoomPage& page = outcome.result.page;
-    for (int i = 0; i < kRejectReasonCount; ++i) {
-      if (page.rejected[static_cast<std::size_t>(i)] > 0) {
+    for (const auto& [reason, label] : kRejectReasons) {
+      const int count = page.rejected[static_cast<std::size_t>(reason)];
+      if (count > 0) {
         Log(LogLevel::kWarn, "rooms rejected",
             {{"sdkappid", app_label_},
-             {"reason", RejectReasonLabel(static_cast<RejectReason>(i))},
-             {"count",
-              std::to_string(page.rejected[static_cast<std::size_t>(i)])},
+             {"reason", label},
+             {"count", std::to_string(count)},
              {"request_id", page.request_id}});
       }
-      stats_.RoomsRejected(static_cast<RejectReason>(i),
-                           page.rejected[static_cast<std::size_t>(i)]);
+      stats_.RoomsRejected(reason, count);
     }
     int duplicates = 0;
     for (Room& room : page.rooms) {
@@ -256,8 +258,8 @@ bool Walker::WalkOnce() {
   snapshot->sdkappid = app_.sdkappid;
   SortRooms(&rooms);
   snapshot->rooms = std::move(rooms);
-  snapshot->completed_at = UnixNow();
-  snapshot->walk_seconds = SecondsSince(start);
+  snapshot->completed_at = clock_.NowUnix();
+  snapshot->walk_seconds = Seconds(clock_.NowSteady() - start);
   snapshot->pages = pages;
   double seconds = snapshot->walk_seconds;
   double completed_at = snapshot->completed_at;

@@ -10,12 +10,21 @@
 // Snapshot. A failed walk publishes nothing: the previous snapshot stays, and
 // the failure is counted in WalkStats.
 //
-// Start/Stop from the owning thread; stats() may be read from any thread.
+// Time comes from the Clock passed in (RealClock() by default): every wait
+// (rate-limit slot, backoff, interval) is a Clock::SleepUntil on the walker's
+// stop flag, so tests run walks on a FakeClock.
+//
+// Thread-safety: Start, RequestStop and Stop may be called from any thread,
+// also concurrently (a lifecycle mutex orders them). A stop is final: once
+// RequestStop() has been called, every wait of the walk ends at once, the
+// request in flight is cancelled, and Start() does nothing. WalkOnce runs a
+// walk on the calling thread; REQUIRES: no other walk of this walker at the
+// same time (its thread not started, or the call is the thread's own).
+// `publish` runs on the walking thread. app() and stats() may be used from any
+// thread.
 #pragma once
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -24,6 +33,8 @@
 #include <thread>
 
 #include "exporter/client/room_source.h"
+#include "exporter/common/clock.h"
+#include "exporter/common/thread_annotations.h"
 #include "exporter/config/config.h"
 #include "exporter/snapshot/snapshot.h"
 #include "exporter/walker/rate_limiter.h"
@@ -44,20 +55,28 @@ using SnapshotPublisher = std::function<void(std::shared_ptr<const Snapshot>)>;
 
 class Walker {
  public:
+  // REQUIRES: `clock` outlives the walker.
   Walker(AppConfig app, std::unique_ptr<RoomSource> source,
-         SnapshotPublisher publish, WalkerTuning tuning = {});
-  ~Walker();  // stops the thread
+         SnapshotPublisher publish, WalkerTuning tuning = {},
+         Clock& clock = RealClock());
+  ~Walker();  // Stop()
   Walker(const Walker&) = delete;
   Walker& operator=(const Walker&) = delete;
   Walker(Walker&&) = delete;
   Walker& operator=(Walker&&) = delete;
 
-  void Start();  // REQUIRES: not started
-  void Stop();  // aborts a walk in flight; idempotent; returns after the thread
-                // ended
+  // Starts the walker thread; does nothing when it was started or stopped
+  // before.
+  void Start();
+  // Asks the walk to stop: raises the stop flag and cancels the request in
+  // flight; returns at once. Final: the walker never walks again.
+  void RequestStop();
+  // RequestStop(), then waits for the thread to end. Idempotent.
+  // REQUIRES: not called from `publish` (the walking thread).
+  void Stop();
 
   // One synchronous walk on the calling thread (tests, and the thread's loop).
-  // True if it completed.
+  // True if it completed. Never throws.
   bool WalkOnce();
 
   const AppConfig& app() const { return app_; }
@@ -66,26 +85,28 @@ class Walker {
 
  private:
   struct FetchOutcome;
+  bool Walk();
   FetchOutcome FetchWithRetries(const std::string& cursor);
-  bool SleepUntil(RateLimiter::TimePoint deadline);  // false when stopping
   std::chrono::milliseconds Backoff(int attempt);
   void Run();
 
   const AppConfig app_;
-  std::unique_ptr<RoomSource> source_;
-  SnapshotPublisher publish_;
-  WalkerTuning tuning_;
+  const std::string app_label_;
+  const WalkerTuning tuning_;
+  Clock& clock_;
+  const std::unique_ptr<RoomSource> source_;  // FetchPage: walking thread
+  const SnapshotPublisher publish_;
+  WalkStats stats_;  // its own mutex
+  CancelFlag stop_;  // raised once, by RequestStop()
+
+  // The walk's own state: only the walking thread touches it (see WalkOnce).
   RateLimiter limiter_;
-  WalkStats stats_;
   std::mt19937_64 rng_;
-  std::string app_label_;
   // No request before this (after a rate-limit or 70050 answer); spans walks.
   RateLimiter::TimePoint hold_until_{};
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;
+  std::mutex thread_mutex_;  // orders Start and Stop
+  std::thread thread_ TLE_GUARDED_BY(thread_mutex_);
 };
 
 }  // namespace tle
