@@ -1,10 +1,13 @@
 #include "exporter/client/http_room_source.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <mutex>
 #include <random>
 
 #include "exporter/client/usersig.h"
@@ -82,7 +85,25 @@ class HttpRoomSource::Impl {
     client_.set_follow_location(false);
     if (!app.ca_file.empty()) client_.set_ca_cert_path(app.ca_file);
     client_.enable_server_certificate_verification(!app.insecure_skip_verify);
+    // httplib's stop() waits for its socket mutex, which it holds while
+    // connecting and during the TLS handshake: against an upstream that never
+    // answers the SYN or the handshake, a Cancel waited up to request_timeout.
+    // Keeping a dup of each new socket lets Cancel shut the connection down
+    // itself, which aborts a connect or handshake at once (the dup is ours, so
+    // its number is never another socket's). A socket made after Cancel is
+    // shut down here, so no Cancel is lost.
+    client_.set_socket_options([this](int sock) {
+      std::lock_guard<std::mutex> lock(socket_mutex_);
+      if (socket_dup_ >= 0) ::close(socket_dup_);
+      socket_dup_ = ::dup(sock);
+      if (stopped_) ::shutdown(sock, SHUT_RDWR);
+    });
   }
+  ~Impl() {
+    if (socket_dup_ >= 0) ::close(socket_dup_);
+  }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
 
   std::string UserSig() {
     if (app_.credential.kind == Credential::Kind::kStaticUserSig)
@@ -145,6 +166,13 @@ class HttpRoomSource::Impl {
     httplib::Response res;
     httplib::Error error = httplib::Error::Success;
     bool sent = client_.send(req, res, error);
+    if (!client_.is_socket_open()) {
+      // httplib closed its socket; close the dup too, or the connection would
+      // stay open.
+      std::lock_guard<std::mutex> lock(socket_mutex_);
+      if (socket_dup_ >= 0) ::close(socket_dup_);
+      socket_dup_ = -1;
+    }
     bool past_deadline = std::chrono::steady_clock::now() >= deadline;
     if (!sent || error != httplib::Error::Success) {
       out.error = TransportError(error, past_deadline);
@@ -162,6 +190,10 @@ class HttpRoomSource::Impl {
   void Cancel() {
     stopped_ = true;
     cancel_reason_ = CancelReason::kStopped;
+    {
+      std::lock_guard<std::mutex> lock(socket_mutex_);
+      if (socket_dup_ >= 0) ::shutdown(socket_dup_, SHUT_RDWR);
+    }
     client_.stop();
   }
 
@@ -173,7 +205,12 @@ class HttpRoomSource::Impl {
     out.message = httplib::to_string(error);
     switch (error) {
       case httplib::Error::Canceled:
-        if (cancel_reason_ == CancelReason::kTooLarge) {
+        if (stopped_) {
+          // Fetch resets the reason when it starts; a Cancel in between must
+          // still read as one.
+          out.kind = ErrorKind::kNetwork;
+          out.message = "canceled";
+        } else if (cancel_reason_ == CancelReason::kTooLarge) {
           out.kind = ErrorKind::kDecode;
           out.message = "answer larger than " +
                         std::to_string(kMaxAnswerBytes) + " bytes";
@@ -213,6 +250,8 @@ class HttpRoomSource::Impl {
   std::int64_t minted_at_ = 0;
   std::atomic<CancelReason> cancel_reason_{CancelReason::kNone};
   std::atomic<bool> stopped_{false};
+  std::mutex socket_mutex_;
+  int socket_dup_ = -1;  // guarded by socket_mutex_
 };
 
 HttpRoomSource::HttpRoomSource(const AppConfig& app)
