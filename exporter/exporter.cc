@@ -1,14 +1,11 @@
 #include "exporter/exporter.h"
 
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
-
 #include <chrono>
 #include <ctime>
 #include <sstream>
 
 #include "exporter/client/http_room_source.h"
+#include "exporter/common/allocator.h"
 #include "exporter/common/log.h"
 #include "exporter/common/version.h"
 #include "exporter/metrics/snapshot_exposition.h"
@@ -16,32 +13,7 @@
 namespace tle {
 namespace {
 
-double UnixNow() {
-  return std::chrono::duration<double>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 double Seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
-
-// Everything that makes an app's walker what it is; equal keys mean the walker
-// can stay.
-std::string AppKey(const AppConfig& a) {
-  std::ostringstream key;
-  const WalkSettings& w = a.walk;
-  key << a.sdkappid << '\n'
-      << a.endpoint << '\n'
-      << a.identifier << '\n'
-      << static_cast<int>(a.credential.kind) << '\n'
-      << a.credential.value << '\n'
-      << a.ca_file << '\n'
-      << a.insecure_skip_verify << '\n'
-      << w.interval.count() << ' ' << w.request_timeout.count() << ' '
-      << w.page_size << ' ' << w.max_qps << ' ' << w.allow_qps_above_limit
-      << ' ' << w.max_retries << ' ' << w.max_pages << ' ' << w.max_room_series
-      << ' ' << w.stale_after.count() << ' ' << w.usersig_ttl.count();
-  return key.str();
-}
 
 std::string HtmlEscape(const std::string& text) {
   std::string out;
@@ -76,17 +48,6 @@ std::string FormatTime(double unix_seconds) {
   return buf;
 }
 
-// The walk's rooms and the previous body were just freed: hand free pages back
-// to the kernel. glibc keeps freed memory in per-thread arenas otherwise, and
-// with the walker and a few dozen web threads each holding some, RSS after 100
-// walks of 10,000 rooms was 1.9x RSS after one. Once per walk; takes
-// milliseconds.
-void ReleaseFreeMemory() {
-#ifdef __GLIBC__
-  malloc_trim(0);
-#endif
-}
-
 }  // namespace
 
 RoomSourceFactory HttpRoomSourceFactory() {
@@ -103,23 +64,25 @@ RoomSourceFactory HttpRoomSourceFactory() {
 }
 
 struct Exporter::App {
-  AppConfig config;
-  std::string key;
+  AppConfig config;  // set before the walker starts, then constant
+  mutable std::mutex mutex;
+  bool has_snapshot TLE_GUARDED_BY(mutex) = false;
+  std::size_t rooms TLE_GUARDED_BY(mutex) = 0;
+  double views TLE_GUARDED_BY(mutex) = 0;
+  // Last, so it is destroyed first: its thread publishes into the members
+  // above, which must outlive it.
   std::unique_ptr<Walker> walker;
-  mutable std::mutex mutex;  // guards the summary below
-  bool has_snapshot = false;
-  std::size_t rooms = 0;
-  double views = 0;
 };
 
 Exporter::Exporter(Config config, RoomSourceFactory factory,
-                   ConfigLoader loader, WalkerTuning tuning)
-    : factory_(std::move(factory)),
+                   ConfigLoader loader, WalkerTuning tuning, Clock& clock)
+    : factory_(factory ? std::move(factory) : HttpRoomSourceFactory()),
       loader_(std::move(loader)),
-      tuning_(tuning) {
-  if (!factory_) factory_ = HttpRoomSourceFactory();
+      tuning_(tuning),
+      clock_(clock) {
+  std::lock_guard<std::mutex> lock(apps_mutex_);
   for (const AppConfig& app : config.apps) apps_[app.sdkappid] = MakeApp(app);
-  reload_status_.last_success_timestamp = UnixNow();
+  reload_status_.last_success_timestamp = clock_.NowUnix();
 }
 
 Exporter::~Exporter() { Stop(); }
@@ -127,10 +90,10 @@ Exporter::~Exporter() { Stop(); }
 std::unique_ptr<Exporter::App> Exporter::MakeApp(const AppConfig& config) {
   auto app = std::make_unique<App>();
   app->config = config;
-  app->key = AppKey(config);
   App* raw = app.get();
   int max_room_series = config.walk.max_room_series;
   double stale_seconds = Seconds(config.walk.stale_after);
+  // Runs on the walker's thread; takes no Exporter lock but the app's own.
   app->walker = std::make_unique<Walker>(
       config, factory_(config),
       [this, raw, max_room_series,
@@ -150,58 +113,92 @@ std::unique_ptr<Exporter::App> Exporter::MakeApp(const AppConfig& config) {
         raw->rooms = rooms;
         raw->views = views;
       },
-      tuning_);
+      tuning_, clock_);
   return app;
 }
 
-void Exporter::Start() {
+std::vector<Walker*> Exporter::Walkers() const {
+  std::vector<Walker*> walkers;
   std::lock_guard<std::mutex> lock(apps_mutex_);
-  for (auto& [id, app] : apps_) app->walker->Start();
+  for (const auto& [id, app] : apps_) walkers.push_back(app->walker.get());
+  return walkers;
+}
+
+void Exporter::Start() {
+  std::lock_guard<std::mutex> lifecycle(lifecycle_mutex_);
+  if (started_ || stopped_) return;
   started_ = true;
+  for (Walker* walker : Walkers()) walker->Start();
 }
 
 bool Exporter::WalkAllOnce() {
-  std::vector<Walker*> walkers;
-  {
-    std::lock_guard<std::mutex> lock(apps_mutex_);
-    for (auto& [id, app] : apps_) walkers.push_back(app->walker.get());
-  }
-  // Outside the lock, so scrapes are served meanwhile.
+  std::lock_guard<std::mutex> lifecycle(lifecycle_mutex_);
+  if (started_ || stopped_) return false;
+  // Without apps_mutex_, so scrapes are served meanwhile.
   bool all = true;
-  for (Walker* walker : walkers) all = walker->WalkOnce() && all;
+  for (Walker* walker : Walkers()) all = walker->WalkOnce() && all;
   return all;
 }
 
 void Exporter::Stop() {
-  std::lock_guard<std::mutex> lock(apps_mutex_);
-  for (auto& [id, app] : apps_) app->walker->Stop();
+  std::lock_guard<std::mutex> lifecycle(lifecycle_mutex_);
+  stopped_ = true;
+  const std::vector<Walker*> walkers = Walkers();
+  // Every walk is told first, so they all abort at once, and joined after,
+  // without apps_mutex_: a scrape meanwhile is answered at once.
+  for (Walker* walker : walkers) walker->RequestStop();
+  for (Walker* walker : walkers) walker->Stop();
 }
 
 void Exporter::Apply(Config config) {
+  std::lock_guard<std::mutex> lifecycle(lifecycle_mutex_);
+  ApplyLocked(std::move(config));
+}
+
+void Exporter::ApplyLocked(Config config) {
+  if (stopped_) {
+    Log(LogLevel::kWarn, "config not applied: the exporter is stopping");
+    return;
+  }
+  // An app whose whole AppConfig is equal keeps its walker; any other one gets
+  // a new walker (so a new config field can never be forgotten here).
+  std::vector<const AppConfig*> changed;
+  {
+    std::lock_guard<std::mutex> lock(apps_mutex_);
+    for (const AppConfig& app : config.apps) {
+      auto it = apps_.find(app.sdkappid);
+      if (it == apps_.end() || !(it->second->config == app))
+        changed.push_back(&app);
+    }
+  }
+  // Walkers and their sources are made without apps_mutex_ (a factory may
+  // read files).
+  std::map<std::int64_t, std::unique_ptr<App>> made;
+  for (const AppConfig* app : changed) made[app->sdkappid] = MakeApp(*app);
+
   std::map<std::int64_t, std::unique_ptr<App>> retired;
-  std::vector<App*> fresh;
   std::vector<std::int64_t> removed;
   {
     std::lock_guard<std::mutex> lock(apps_mutex_);
     std::map<std::int64_t, std::unique_ptr<App>> next;
     for (const AppConfig& app : config.apps) {
-      auto it = apps_.find(app.sdkappid);
-      if (it != apps_.end() && it->second->key == AppKey(app)) {
-        next[app.sdkappid] = std::move(it->second);
-        apps_.erase(it);
-      } else {
-        std::unique_ptr<App> made = MakeApp(app);
-        if (it != apps_.end()) {
-          // The changed app's last snapshot stays in the cache until its new
-          // walker publishes, so it stays ready meanwhile.
-          std::lock_guard<std::mutex> old_lock(it->second->mutex);
-          made->has_snapshot = it->second->has_snapshot;
-          made->rooms = it->second->rooms;
-          made->views = it->second->views;
-        }
-        fresh.push_back(made.get());
-        next[app.sdkappid] = std::move(made);
+      auto fresh = made.find(app.sdkappid);
+      auto old = apps_.find(app.sdkappid);
+      if (fresh == made.end()) {  // unchanged
+        next[app.sdkappid] = std::move(old->second);
+        apps_.erase(old);
+        continue;
       }
+      if (old != apps_.end()) {
+        // The changed app's last snapshot stays in the cache until its new
+        // walker publishes, so it stays ready meanwhile.
+        std::lock_guard<std::mutex> old_lock(old->second->mutex);
+        std::lock_guard<std::mutex> new_lock(fresh->second->mutex);
+        fresh->second->has_snapshot = old->second->has_snapshot;
+        fresh->second->rooms = old->second->rooms;
+        fresh->second->views = old->second->views;
+      }
+      next[app.sdkappid] = std::move(fresh->second);
     }
     retired = std::move(apps_);
     apps_ = std::move(next);
@@ -209,27 +206,35 @@ void Exporter::Apply(Config config) {
       if (apps_.count(id) == 0) removed.push_back(id);
     }
     reload_status_.last_successful = true;
-    reload_status_.last_success_timestamp = UnixNow();
+    reload_status_.last_success_timestamp = clock_.NowUnix();
   }
-  // Stop the old walkers outside the lock: a walk in flight may take a moment
-  // to abort.
+  // The old walkers stop without apps_mutex_ (a walk in flight may take a
+  // moment to abort), all at once.
+  for (auto& [id, app] : retired) app->walker->RequestStop();
   for (auto& [id, app] : retired) app->walker->Stop();
   for (std::int64_t id : removed) cache_.Remove(id);
   retired.clear();
   if (started_) {
-    for (App* app : fresh) app->walker->Start();
+    std::vector<Walker*> fresh;
+    {
+      std::lock_guard<std::mutex> lock(apps_mutex_);
+      for (const AppConfig* app : changed)
+        fresh.push_back(apps_.at(app->sdkappid)->walker.get());
+    }
+    for (Walker* walker : fresh) walker->Start();
   }
   Log(LogLevel::kInfo, "config applied",
       {{"apps", std::to_string(config.apps.size())},
-       {"restarted", std::to_string(fresh.size())}});
+       {"restarted", std::to_string(changed.size())}});
 }
 
 std::string Exporter::Reload() {
-  std::lock_guard<std::mutex> reload(reload_mutex_);
+  std::lock_guard<std::mutex> lifecycle(lifecycle_mutex_);
   if (!loader_) return "no config file to reload (--demo)";
+  if (stopped_) return "the exporter is stopping";
   try {
     Config config = loader_();
-    Apply(std::move(config));
+    ApplyLocked(std::move(config));
     return "";
   } catch (const std::exception& e) {
     {
@@ -257,7 +262,7 @@ std::string Exporter::HealthText() {
 }
 
 ScrapeBody Exporter::Scrape(bool gzip) {
-  return cache_.Build(UnixNow(), HealthText(), gzip);
+  return cache_.Build(clock_.NowUnix(), HealthText(), gzip);
 }
 
 bool Exporter::Ready() {

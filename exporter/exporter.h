@@ -5,8 +5,21 @@
 // reload). Reload applies a new Config by replacing only the walkers whose app
 // changed; the others keep running and keep their snapshots.
 //
-// Start/Stop/Apply from the owning thread; the WebBackend methods may be called
-// from any thread.
+// Thread-safety: every public method may be called from any thread, also
+// concurrently (a reload from the web server or SIGHUP may land before Start,
+// during it, or during Stop). The lock protocol:
+// - lifecycle_mutex_ orders Start, Stop, Apply, Reload and WalkAllOnce; each
+//   holds it throughout, so walkers start and stop in one order and a walker is
+//   never started twice or after Stop. Scrapes never take it.
+// - apps_mutex_ (after lifecycle_mutex_) guards the app table and the reload
+//   status. It is held only to read or swap them, never while a walker starts,
+//   stops or walks, so a scrape never waits for a walker. The table changes
+//   only with both held, so an App taken from it under apps_mutex_ lives on
+//   while lifecycle_mutex_ is held.
+// - each app's own mutex (after apps_mutex_) guards its summary, written by
+//   its walker's publish callback. The publish callback takes no other lock of
+//   the Exporter (its walker is joined with lifecycle_mutex_ held).
+// Time (scrape timestamps, the walkers' waits) comes from the Clock passed in.
 #pragma once
 
 #include <functional>
@@ -15,8 +28,11 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "exporter/client/room_source.h"
+#include "exporter/common/clock.h"
+#include "exporter/common/thread_annotations.h"
 #include "exporter/config/config.h"
 #include "exporter/metrics/exposition_cache.h"
 #include "exporter/metrics/health_exposition.h"
@@ -35,26 +51,31 @@ RoomSourceFactory HttpRoomSourceFactory();
 
 class Exporter final : public WebBackend {
  public:
+  // REQUIRES: `clock` outlives the Exporter.
   Exporter(Config config, RoomSourceFactory factory, ConfigLoader loader = {},
-           WalkerTuning tuning = {});
+           WalkerTuning tuning = {}, Clock& clock = RealClock());
   ~Exporter() override;
   Exporter(const Exporter&) = delete;
   Exporter& operator=(const Exporter&) = delete;
   Exporter(Exporter&&) = delete;
   Exporter& operator=(Exporter&&) = delete;
 
-  void Start();  // starts every walker
-  void Stop();   // stops every walker (aborting walks in flight)
+  // Starts every walker. Does nothing when called again or after Stop().
+  void Start();
+  // Stops every walker: all walks in flight are aborted at once and joined in
+  // parallel; scrapes are served meanwhile. Final and idempotent: later
+  // Start(), Apply() and Reload() do nothing.
+  void Stop();
 
   // One synchronous walk per app on the calling thread, publishing like the
   // walker threads do; true if every walk completed. For tests and tools that
-  // drive walks themselves. REQUIRES: Start() not called (no walker threads),
-  // no concurrent Apply().
+  // drive walks themselves. False without walking once Start() or Stop() was
+  // called (walker threads own the walks then).
   bool WalkAllOnce();
 
   // Replaces the running config: walkers of removed or changed apps stop (their
-  // series leave /metrics), walkers of new or changed apps start, unchanged
-  // ones go on untouched.
+  // series leave /metrics), walkers of new or changed apps start (if Start()
+  // was called), unchanged ones (equal AppConfig) go on untouched.
   void Apply(Config config);
 
   ScrapeBody Scrape(bool gzip) override;
@@ -68,18 +89,24 @@ class Exporter final : public WebBackend {
  private:
   struct App;
   std::unique_ptr<App> MakeApp(const AppConfig& config);
+  void ApplyLocked(Config config) TLE_REQUIRES(lifecycle_mutex_);
+  std::vector<Walker*> Walkers() const TLE_REQUIRES(lifecycle_mutex_);
 
-  RoomSourceFactory factory_;
-  ConfigLoader loader_;
-  WalkerTuning tuning_;
-  bool started_ = false;
+  const RoomSourceFactory factory_;
+  const ConfigLoader loader_;
+  const WalkerTuning tuning_;
+  Clock& clock_;
+  ExpositionCache cache_;  // its own lock
 
-  std::mutex reload_mutex_;  // one reload at a time
-  mutable std::mutex apps_mutex_;
-  std::map<std::int64_t, std::unique_ptr<App>> apps_;
-  ReloadStatus reload_status_;
+  std::mutex lifecycle_mutex_;
+  bool started_ TLE_GUARDED_BY(lifecycle_mutex_) = false;
+  bool stopped_ TLE_GUARDED_BY(lifecycle_mutex_) = false;
 
-  ExpositionCache cache_;
+  mutable std::mutex apps_mutex_ TLE_ACQUIRED_AFTER(lifecycle_mutex_);
+  // Changed only with lifecycle_mutex_ held too.
+  std::map<std::int64_t, std::unique_ptr<App>> apps_
+      TLE_GUARDED_BY(apps_mutex_);
+  ReloadStatus reload_status_ TLE_GUARDED_BY(apps_mutex_);
 };
 
 }  // namespace tle

@@ -1,11 +1,7 @@
 // tencent_live_exporter: flags, signals and start-up; everything else lives in
 // the library.
-#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 #include <cstdio>
 #include <cstring>
@@ -15,13 +11,14 @@
 #include <optional>
 #include <string>
 
+#include "exporter/common/allocator.h"
 #include "exporter/common/log.h"
 #include "exporter/common/version.h"
 #include "exporter/config/config.h"
 #include "exporter/config/web_config.h"
 #include "exporter/exporter.h"
-#include "simulator/simulator.h"
 #include "exporter/web/web_server.h"
+#include "simulator/simulator.h"
 
 namespace {
 
@@ -141,16 +138,7 @@ std::string ParseFlags(int argc, char** argv, Flags* flags, bool* exit_now) {
 }  // namespace
 
 int main(int argc, char** argv) {
-#ifdef __GLIBC__
-  // Freeze glibc's mmap threshold at its 128 KiB default. Left dynamic, it
-  // rises to the size of the largest block freed so far (the multi-MiB
-  // exposition text of the last walk), after which every scrape thread's
-  // arena keeps megabytes of freed memory it never returns: RSS wandered
-  // between 17 and 25 MiB over 100 walks of 10,000 rooms. Fixed, large blocks
-  // go back to the kernel when freed and small ones are trimmed at 128 KiB.
-  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-  mallopt(M_ARENA_MAX, 2);
-#endif
+  tle::TuneAllocator();
   Flags flags;
   bool exit_now = false;
   std::string error = ParseFlags(argc, argv, &flags, &exit_now);
@@ -160,11 +148,6 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (exit_now) return 0;
-  // Large buffers (an answer read up to its cap, a rendered snapshot) come from
-  // mmap and go back to the system when freed, and at most two malloc arenas
-  // are used, so the resident size stays flat over months of walks.
-  mallopt(M_MMAP_THRESHOLD, 1 << 20);
-  mallopt(M_ARENA_MAX, 2);
   tle::SetLogLevel(flags.log_level);
   tle::SetLogFormat(flags.log_format);
 

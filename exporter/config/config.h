@@ -31,12 +31,16 @@ struct WalkSettings {
   int max_room_series = 1000;  // 0 = all
   Duration stale_after = std::chrono::minutes(5);
   Duration usersig_ttl = std::chrono::hours(24);
+
+  bool operator==(const WalkSettings&) const = default;
 };
 
 struct Credential {
   enum class Kind { kSecretKey, kStaticUserSig };
   Kind kind = Kind::kSecretKey;
   std::string value;  // the secret key, or the static UserSig; never logged
+
+  bool operator==(const Credential&) const = default;
 };
 
 struct AppConfig {
@@ -49,6 +53,9 @@ struct AppConfig {
                         // file's folder
   bool insecure_skip_verify = false;
   WalkSettings walk;
+
+  // Equal configs make the same walker (Exporter::Apply keeps it).
+  bool operator==(const AppConfig&) const = default;
 };
 
 struct Config {
