@@ -59,7 +59,6 @@ namespace tle {
 namespace {
 
 namespace json = boost::json;
-using Clock = std::chrono::steady_clock;
 
 constexpr const char* kApiPath = "/v4/live_engine_http_srv/get_room_list";
 constexpr std::int64_t kMaxCount = 20;
@@ -405,6 +404,7 @@ class Simulator::Impl {
  public:
   explicit Impl(SimulatorOptions options)
       : options_(std::move(options)),
+        clock_(options_.clock != nullptr ? *options_.clock : RealClock()),
         rng_(Mix(options_.seed ^ 0x5EED5EEDULL)),
         cursor_key_(Mix(options_.seed ^ 0xC0C0C0C0ULL)) {
     Rng rooms_rng(Mix(options_.seed));
@@ -495,16 +495,17 @@ class Simulator::Impl {
   Answer Decide(const httplib::Request& req);
   std::optional<FaultKind> PickFault(bool has_cursor, std::size_t offset,
                                      std::size_t size);
-  bool AdmitByRateLimit(Clock::time_point now);
+  bool AdmitByRateLimit(SteadyTime now);
   void HandleGetRoomList(const httplib::Request& req, httplib::Response& res);
   void HandleFaults(const httplib::Request& req, httplib::Response& res);
   void HandleRooms(httplib::Response& res);
   void HandleStats(httplib::Response& res);
-  // Sleeps `d` in small steps; returns early once Stop() began.
+  // Sleeps `d` on the clock; returns early once Stop() began.
   void Sleep(std::chrono::milliseconds d) const;
   void ChurnLoop();
 
   const SimulatorOptions options_;
+  Clock& clock_;  // the rate limit's and the delays' time
 
   mutable std::mutex mu_;
   std::unordered_map<std::string, Room> rooms_;
@@ -518,7 +519,7 @@ class Simulator::Impl {
       cursor_order_;  // oldest first, to forget cursors past a bound
   std::uint64_t walks_ = 0;
   std::uint64_t request_seq_ = 0;
-  std::deque<Clock::time_point>
+  std::deque<SteadyTime>
       admitted_;  // arrival times of admitted calls, last second
   std::map<FaultKind, FaultRate> faults_;
   SimulatorStats stats_;
@@ -527,6 +528,7 @@ class Simulator::Impl {
   std::thread server_thread_;
   std::thread churn_thread_;
   std::atomic<bool> stopping_{false};
+  CancelFlag stop_flag_;  // raised with stopping_: ends the delays
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
   bool started_ = false;
@@ -620,7 +622,7 @@ Simulator::Impl::Answer Simulator::Impl::Fail(std::int64_t code) {
   return a;
 }
 
-bool Simulator::Impl::AdmitByRateLimit(Clock::time_point now) {
+bool Simulator::Impl::AdmitByRateLimit(SteadyTime now) {
   if (options_.max_qps <= 0) return true;  // no limit
   const auto limit =
       static_cast<std::size_t>(std::max(1.0, std::floor(options_.max_qps)));
@@ -653,7 +655,7 @@ std::optional<FaultKind> Simulator::Impl::PickFault(bool has_cursor,
 Simulator::Impl::Answer Simulator::Impl::Decide(const httplib::Request& req) {
   std::lock_guard<std::mutex> lock(mu_);
   ++stats_.requests;
-  if (!AdmitByRateLimit(Clock::now())) {
+  if (!AdmitByRateLimit(clock_.NowSteady())) {
     ++stats_.rate_limited;
     return Fail(60007);
   }
@@ -845,12 +847,7 @@ Simulator::Impl::Answer Simulator::Impl::Decide(const httplib::Request& req) {
 }
 
 void Simulator::Impl::Sleep(std::chrono::milliseconds d) const {
-  const auto until = Clock::now() + d;
-  while (!stopping_.load() && Clock::now() < until) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        until - Clock::now());
-    std::this_thread::sleep_for(std::min(left, std::chrono::milliseconds(10)));
-  }
+  clock_.SleepUntil(clock_.NowSteady() + d, &stop_flag_);
 }
 
 void Simulator::Impl::HandleGetRoomList(const httplib::Request& req,
@@ -1063,6 +1060,7 @@ void Simulator::Impl::Stop() {
     std::lock_guard<std::mutex> lock(stop_mu_);
     stopping_.store(true);
   }
+  stop_flag_.Raise();
   stop_cv_.notify_all();
   if (churn_thread_.joinable()) churn_thread_.join();
   if (server_) server_->stop();

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "exporter/common/clock.h"
 #include "exporter/snapshot/room.h"
 
 namespace tle {
@@ -78,6 +79,9 @@ struct SimulatorOptions {
   std::string host = "127.0.0.1";
   int port = 0;                     // 0 picks a free port
   std::string cert_file, key_file;  // both set: serve HTTPS
+  // The time of the rate limit, `latency` and `slow_delay` (null: RealClock();
+  // tests pass a FakeClock). REQUIRES: outlives the Simulator.
+  Clock* clock = nullptr;
 };
 
 struct SimulatorStats {

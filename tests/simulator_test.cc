@@ -20,8 +20,10 @@
 #include <thread>
 
 #include "exporter/client/usersig.h"
+#include "exporter/common/clock.h"
 
 namespace json = boost::json;
+using tle::FakeClock;
 using tle::FaultKind;
 using tle::FaultRate;
 using tle::Simulator;
@@ -381,14 +383,15 @@ TEST_CASE("requests are checked like the vendor does", "[simulator]") {
 
 TEST_CASE("more than max_qps calls in a second get 60007",
           "[simulator][integration]") {
+  // The limit's second is the clock's: the calls below all happen at one
+  // instant of it however slowly this machine runs them.
+  FakeClock clock;
   auto options = FastOptions();
   options.max_qps = 10;
+  options.clock = &clock;
   Simulator sim(options);
   sim.Start();
   Api api(sim, options);
-  // Eleven calls well within one second (a loopback call takes about a
-  // millisecond).
-  const auto start = std::chrono::steady_clock::now();
   int limited = 0;
   for (int i = 0; i < 11; ++i) {
     const Call call = api.Page("");
@@ -400,15 +403,15 @@ TEST_CASE("more than max_qps calls in a second get 60007",
       CHECK(call.code() == 0);
     }
   }
-  REQUIRE(std::chrono::steady_clock::now() - start <
-          std::chrono::milliseconds(900));
   CHECK(limited == 1);
   CHECK(sim.Stats().rate_limited == 1);
   CHECK(sim.Stats().answers_by_code.at(60007) == 1);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1050));
+  clock.Advance(std::chrono::milliseconds(999));  // the window is still full
+  CHECK(api.Page("").code() == 60007);
+  clock.Advance(std::chrono::milliseconds(1));  // the first ten fall out
   for (int i = 0; i < 10; ++i) CHECK(api.Page("").code() == 0);
   CHECK(api.Page("").code() == 60007);
-  CHECK(sim.Stats().rate_limited == 2);
+  CHECK(sim.Stats().rate_limited == 3);
 }
 
 TEST_CASE("rooms open, close, gain views and churn", "[simulator]") {
@@ -466,8 +469,10 @@ TEST_CASE("rooms open, close, gain views and churn", "[simulator]") {
 }
 
 TEST_CASE("each fault does what it says", "[simulator][integration]") {
+  FakeClock clock;  // only the slow fault waits on it
   auto options = FastOptions();
   options.slow_delay = std::chrono::milliseconds(600);
+  options.clock = &clock;
   Simulator sim(options);
   sim.Start();
   Api api(sim, options);
@@ -571,22 +576,24 @@ TEST_CASE("each fault does what it says", "[simulator][integration]") {
     CHECK(page2.next() == page1.next());
   }
   {
-    const auto start = std::chrono::steady_clock::now();
+    // The slow answer waits on the fake clock: it cannot be sent until the
+    // test moves the time, whatever the machine's load.
     sim.SetFault(FaultKind::kSlow, FaultRate{1.0, 1});
     auto slow = std::async(std::launch::async, [&] {
       Api other(sim, options);
       return other.Page("");
     });
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    REQUIRE(clock.WaitForSleepers(1));  // the slow call waits for its delay
+    CHECK(sim.Stats().faults_injected == ++injected);
     // Another connection is answered while the slow one waits.
-    const auto quick_start = std::chrono::steady_clock::now();
     CHECK(api.Page("").code() == 0);
-    CHECK(std::chrono::steady_clock::now() - quick_start <
-          std::chrono::milliseconds(300));
+    CHECK(slow.wait_for(std::chrono::seconds(0)) != std::future_status::ready);
+    clock.Advance(options.slow_delay - std::chrono::milliseconds(1));
+    CHECK(slow.wait_for(std::chrono::milliseconds(50)) !=
+          std::future_status::ready);
+    clock.Advance(std::chrono::milliseconds(1));
     const Call call = slow.get();
     CHECK(call.code() == 0);
-    CHECK(std::chrono::steady_clock::now() - start >= options.slow_delay);
-    CHECK(sim.Stats().faults_injected == ++injected);
   }
   {
     const Call call = once(FaultKind::kHugeAnswer, "");
