@@ -487,9 +487,10 @@ class Parser {
              std::map<std::int64_t, std::string>* names) const;
   std::vector<std::pair<std::string, std::string>> Labels(
       const Entry& entry, const std::string& key) const;
-  // The checks that combine settings, on the settings one app (or defaults)
-  // ends up with; `scope` and `scope_mark` stand in for a setting that kept
-  // its built-in default.
+  // The checks that combine settings, on the settings one app ends up with
+  // (defaults alone are not checked: an app may fix what they leave open).
+  // `scope` and `scope_mark` stand in for a setting that kept its built-in
+  // default.
   void CheckWalk(const WalkSettings& walk, const Origins& origins,
                  const std::string& scope, const YAML::Mark& scope_mark) const;
   AppConfig App(const YAML::Node& node, const std::string& path,
@@ -570,6 +571,7 @@ double Parser::Number(const Entry& entry, const std::string& key, double min,
   const YAML::Node& node = entry.value;
   double value = 0;
   bool ok = IsPlain(node);
+  bool out_of_range = false;
   std::string_view text;
   if (ok) {
     text = node.Scalar();
@@ -577,15 +579,19 @@ double Parser::Number(const Entry& entry, const std::string& key, double min,
     const auto [end, ec] =
         std::from_chars(text.data(), text.data() + text.size(), value,
                         std::chars_format::fixed);
-    ok = !text.empty() && ec == std::errc() &&
-         end == text.data() + text.size() && std::isfinite(value);
+    const bool whole = !text.empty() && end == text.data() + text.size();
+    out_of_range = whole && ec == std::errc::result_out_of_range;
+    ok = whole && ec == std::errc() && std::isfinite(value);
+  }
+  const std::string range =
+      "must be between " + FormatNumber(min) + " and " + FormatNumber(max);
+  if (out_of_range) {
+    Fail(entry.Where(), key, range + ", got a number out of range");
   }
   if (!ok) Fail(entry.Where(), key, "must be a number, got " + Describe(node));
   if (value < min || value > max) {
     // The text parsed as a plain decimal number: it is safe to repeat.
-    Fail(entry.Where(), key,
-         "must be between " + FormatNumber(min) + " and " + FormatNumber(max) +
-             ", got " + Printable(text, 40));
+    Fail(entry.Where(), key, range + ", got " + Printable(text, 40));
   }
   return value;
 }
@@ -820,7 +826,7 @@ void Parser::CheckWalk(const WalkSettings& walk, const Origins& origins,
   // Of two settings that disagree, the one set later in the file (an app's
   // own key before one it inherits from defaults).
   const auto later = [&](const std::string& a,
-                         const std::string& b) -> const std::string& {
+                         const std::string& b) -> std::string {
     const Origin* first = origin(a);
     const Origin* second = origin(b);
     if (!first) return b;
@@ -875,11 +881,13 @@ void Parser::CheckWalk(const WalkSettings& walk, const Origins& origins,
     if (walk.stale_after >= period.value) continue;
     const std::string name = period.name;
     if (later(name, "stale_after") == "stale_after") {
-      fail_at("stale_after", "must be at least " + name + " (" +
-                                 FormatDuration(period.value) + ", " +
-                                 source(name) + "), got " +
-                                 FormatDuration(walk.stale_after) +
-                                 "; series would vanish between walks");
+      fail_at(
+          "stale_after",
+          "must be at least " + name + " (" + FormatDuration(period.value) +
+              ", " + source(name) + "), got " +
+              FormatDuration(walk.stale_after) +
+              (name == "interval" ? "; series would vanish between walks"
+                                  : "; series would vanish between rounds"));
     }
     fail_at(name, FormatDuration(period.value) +
                       " is longer than stale_after (" +
@@ -890,7 +898,7 @@ void Parser::CheckWalk(const WalkSettings& walk, const Origins& origins,
 
   if (walk.top_rooms.count > 0 && !walk.top_rooms.members &&
       !walk.top_rooms.stats) {
-    const std::string& blamed =
+    const std::string blamed =
         later("top_rooms.count", later("top_rooms.members", "top_rooms.stats"));
     fail_at(blamed,
             "top_rooms.count is " + std::to_string(walk.top_rooms.count) +
@@ -1132,7 +1140,6 @@ Config Parser::Parse(std::string_view text) {
                      /*in_defaults=*/true);
         }
       }
-      CheckWalk(defaults, default_origins, "defaults", entry.Where());
     } else if (name == "apps") {
       apps_entry = entry;
     } else {
