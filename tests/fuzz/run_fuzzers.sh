@@ -6,7 +6,7 @@
 # tests/fuzz/corpus-work/<name>/ (gitignored; new inputs accumulate there between runs) and uses
 # tests/fuzz/<name>.dict when it exists. A crash, leak, timeout or out-of-memory is kept in
 # tests/fuzz/corpus-work/<name>-findings/ and makes the script exit 1.
-# Exit 77 (ctest: skipped) when clang++ or libFuzzer is not available.
+# Exit 1 when clang++ or libFuzzer is not available (scripts/install-deps.sh test provides them).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -20,16 +20,16 @@ fi
 case "$seconds" in '' | *[!0-9]*) echo "usage: $0 [SECONDS]" >&2; exit 2 ;; esac
 
 if ! command -v clang++ >/dev/null 2>&1; then
-  echo "run_fuzzers: clang++ not found; skipping" >&2
-  exit 77
+  echo "run_fuzzers: clang++ not found (Debian package clang)" >&2
+  exit 1
 fi
 probe=$(mktemp -d)
 trap 'rm -rf "$probe"' EXIT
 printf '#include <cstddef>\n#include <cstdint>\nextern "C" int LLVMFuzzerTestOneInput(const uint8_t*, size_t) { return 0; }\n' \
   >"$probe/probe.cc"
 if ! clang++ -fsanitize=fuzzer,address,undefined "$probe/probe.cc" -o "$probe/probe" >/dev/null 2>&1; then
-  echo "run_fuzzers: clang++ cannot link libFuzzer (is libclang-rt-dev installed?); skipping" >&2
-  exit 77
+  echo "run_fuzzers: clang++ cannot link libFuzzer (Debian package libclang-rt-14-dev)" >&2
+  exit 1
 fi
 
 extra=()
