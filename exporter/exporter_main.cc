@@ -194,9 +194,15 @@ int main(int argc, char** argv) {
                 {"rooms", std::to_string(options.rooms)}});
     } else {
       std::string path = flags.config_file;
+      // At start and on every reload (SIGHUP, POST /-/reload), each of the
+      // config's warnings (a world-readable secret key file, ...) is one warn
+      // line; ParseConfig itself does not log.
       loader = [path, reload_web_config] {
         tle::Config loaded = tle::LoadConfigFile(path);
         reload_web_config();
+        for (const std::string& warning : loaded.warnings)
+          tle::Log(tle::LogLevel::kWarn, "config warning",
+                   {{"warning", warning}});
         return loaded;
       };
       config = loader();
