@@ -6,6 +6,10 @@
                                           docs/deploying.md promises
   check_deploy.py promtool                promtool/amtool accept the compose stack's configs
   check_deploy.py prometheusrule          the PrometheusRule carries exactly the shipped rules
+  check_deploy.py systemd-install EXPORTER [UNIT]
+                                          follows the unit header's install steps in a scratch
+                                          root; as the service user (setpriv) the config is
+                                          readable, the key is not, --config.check accepts it
   check_deploy.py container-build PREFIX BUILD_DIR
                                           scripts/container-build.sh (what the Dockerfile runs)
                                           builds programs that start and answer /-/healthy
@@ -307,6 +311,7 @@ def check_systemd(f):
     f.check(user not in (None, "", "root", "0"), "systemd: needs a dedicated non-root User=")
     f.check(get("ProtectSystem") == "strict", "systemd: ProtectSystem=strict")
     f.check(get("NoNewPrivileges") in ("yes", "true", "1"), "systemd: NoNewPrivileges=yes")
+    f.check(get("LimitCORE") == "0", "systemd: LimitCORE=0 (a core dump would hold the secret key)")
     credential = get("LoadCredential") or ""
     f.check(re.match(r"^[\w.-]+:/", credential), "systemd: LoadCredential=ID:PATH for the secret key")
     cred_id = credential.split(":", 1)[0]
@@ -507,6 +512,153 @@ def cmd_prometheusrule():
     return f.finish("prometheusrule_matches")
 
 
+# ------------------------------------------------------------------------------ systemd-install
+
+
+def unit_install_steps(unit_path):
+    """The shell commands of the unit header's "Install" list (comment lines "#   COMMAND")."""
+    steps, started = [], False
+    for line in unit_path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            break
+        if re.match(r"#\s.*\bInstall\b", line) and not started:
+            started = True
+            continue
+        if started:
+            m = re.match(r"#   (\S.*)$", line)
+            if not m:
+                break
+            steps.append(re.sub(r"\s+#.*$", "", m.group(1)).strip())
+    return steps
+
+
+def ids_in_root(root):
+    users, groups = {"root": 0}, {"root": 0}
+    for name, table in (("passwd", users), ("group", groups)):
+        path = root / "etc" / name
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                fields = line.split(":")
+                if len(fields) > 2:
+                    table[fields[0]] = int(fields[2])
+    return users, groups
+
+
+def rerooted_install(argv, root, exporter):
+    """An `install` command with its absolute paths under `root`, names as numeric ids of `root`."""
+    users, groups = ids_in_root(root)
+    out, i = [], 0
+    while i < len(argv):
+        a = argv[i]
+        if a in ("-o", "-g") and i + 1 < len(argv):
+            table = users if a == "-o" else groups
+            if argv[i + 1] not in table:
+                raise RuntimeError(f"{' '.join(argv)}: no {argv[i + 1]!r} in the root's "
+                                   f"{'passwd' if a == '-o' else 'group'}")
+            out += [a, str(table[argv[i + 1]])]
+            i += 2
+            continue
+        if a == "build/release/tencent_live_exporter":
+            out.append(str(exporter))
+        elif a.startswith("/") and a != "/dev/stdin":
+            out.append(str(root / a.lstrip("/")) + ("/" if a.endswith("/") else ""))
+        elif not a.startswith("-") and i > 0 and (ROOT / a).exists():
+            out.append(str(ROOT / a))
+        else:
+            out.append(a)
+        i += 1
+    return out
+
+
+def as_user(uid, gid, argv, **kwargs):
+    return subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--",
+                           *argv], capture_output=True, text=True, timeout=60, **kwargs)
+
+
+def cmd_systemd_install(exporter, unit_path=SYSTEMD_UNIT):
+    """Follows the unit header's install steps in a temporary root, then, as the service user:
+    the config is readable, the secret key is not, and the exporter accepts the installed config
+    (with the key where LoadCredential= would put it)."""
+    f = Failures()
+    if os.geteuid() != 0:
+        print("systemd-install: needs root (install -o/-g, setpriv); skipped")
+        return 77
+    for tool in ("setpriv", "systemd-sysusers", "install"):
+        if not f.check(shutil.which(tool), f"{tool} not found (scripts/test-packages.txt)"):
+            return f.finish("systemd_install")
+    steps = unit_install_steps(unit_path)
+    f.check(len(steps) >= 6, f"{rel(unit_path)}: found only {len(steps)} install steps: {steps}")
+    user = (unit_directives(unit_path).get(("Service", "User")) or [None])[-1]
+    with tempfile.TemporaryDirectory(prefix="tle-systemd-") as tmp:
+        root = pathlib.Path(tmp) / "root"
+        os.chmod(tmp, 0o755)
+        # What every Debian system has; everything else must come from the steps.
+        for d in ("etc/systemd/system", "usr/local/bin", "usr/lib/sysusers.d", "run"):
+            (root / d).mkdir(parents=True, mode=0o755)
+        for d in [root] + [p for p in root.rglob("*") if p.is_dir()]:
+            os.chmod(d, 0o755)
+        for step in steps:
+            for command in (c.strip() for c in step.split("&&")):
+                argv = command.split()
+                if argv[0] == "systemctl":
+                    print(f"skip   {command}")
+                    continue
+                if argv[0] == "systemd-sysusers":
+                    argv = ["systemd-sysusers", f"--root={root}"] + argv[1:]
+                elif argv[0] == "install":
+                    try:
+                        argv = rerooted_install(argv, root, exporter)
+                    except RuntimeError as e:
+                        f.check(False, f"install step fails: {e}")
+                        continue
+                else:
+                    f.check(False, f"install step {command!r}: no way to run it in a scratch root")
+                    continue
+                stdin = "not-a-real-secret-key\n" if "/dev/stdin" in argv else None
+                r = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=60)
+                print(f"run    {command}\n       -> {' '.join(argv)} (exit {r.returncode})"
+                      + (f": {r.stderr.strip()}" if r.stderr.strip() else ""))
+                f.check(r.returncode == 0, f"install step {command!r} exited {r.returncode}: "
+                                           f"{r.stderr.strip()}")
+        users, groups = ids_in_root(root)
+        if not f.check(user in users, f"the steps did not create the service user {user!r}"):
+            return f.finish("systemd_install")
+        uid, gid = users[user], groups.get(user, users[user])
+        config = root / DEFAULT_CONFIG.lstrip("/")
+        key = config.with_name("tencent_live_key")
+        r = as_user(uid, gid, ["cat", str(config)])
+        f.check(r.returncode == 0 and "apps:" in r.stdout,
+                f"as {user}: cannot read {DEFAULT_CONFIG}: {r.stderr.strip()}")
+        r = as_user(uid, gid, ["cat", str(key)])
+        f.check(r.returncode != 0 and "Permission denied" in r.stderr,
+                f"as {user}: the secret key file is readable (it must stay root-only)")
+        r = as_user(uid, gid, ["touch", str(config)])
+        f.check(r.returncode != 0, f"as {user}: the config is writable")
+        # What the service sees: LoadCredential= hands it a copy readable by the service user.
+        cred_id = ((unit_directives(unit_path).get(("Service", "LoadCredential")) or [":"])[-1]
+                   .split(":", 1)[0])
+        cred = root / "run" / "credentials" / unit_path.name / cred_id
+        if not f.check(key.exists(), f"the steps did not install {key.relative_to(root)}"):
+            return f.finish("systemd_install")
+        cred.parent.mkdir(parents=True)
+        shutil.copy(key, cred)
+        os.chown(cred, uid, gid)
+        os.chmod(cred, 0o400)
+        for d in (cred.parent, cred.parent.parent, cred.parent.parent.parent):
+            os.chmod(d, 0o755)
+        text = as_user(uid, gid, ["cat", str(config)]).stdout
+        checked = pathlib.Path(tmp) / "as-the-service.yml"
+        checked.write_text(text.replace(f"/run/credentials/{unit_path.name}/", f"{cred.parent}/"),
+                           encoding="utf-8")
+        os.chmod(checked, 0o644)
+        r = as_user(uid, gid, [str(exporter), "--config.check", f"--config.file={checked}"])
+        print(f"as {user}: tencent_live_exporter --config.check -> exit {r.returncode}: "
+              f"{(r.stdout + r.stderr).strip()}")
+        f.check(r.returncode == 0, f"as {user}: the exporter refuses the installed config: "
+                                   f"{(r.stdout + r.stderr).strip()}")
+    return f.finish("systemd_install")
+
+
 # ----------------------------------------------------------------------------- container-build
 
 
@@ -683,6 +835,9 @@ def main(argv):
         return cmd_promtool()
     if command == "prometheusrule":
         return cmd_prometheusrule()
+    if command == "systemd-install" and len(argv) in (3, 4):
+        return cmd_systemd_install(pathlib.Path(argv[2]).resolve(),
+                                   pathlib.Path(argv[3]) if len(argv) == 4 else SYSTEMD_UNIT)
     if command == "container-build" and len(argv) == 4:
         return cmd_container_build(argv[2], argv[3])
     if command == "runtime-libs" and len(argv) >= 3:
