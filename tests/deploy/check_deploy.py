@@ -258,6 +258,33 @@ def check_kubernetes(f):
         for cm in docs.get("ConfigMap", []) for key in (cm.get("data") or {})),
         f"kubernetes: --config.file={config_arg} is not a mounted ConfigMap key")
 
+    # The image is the project's release, never a moving tag; every resource carries the
+    # recommended labels; selectors use only the labels that never change between releases.
+    version = project_version()
+    image = c.get("image", "")
+    f.check(image.rsplit(":", 1)[-1] == version and ":" in image,
+            f"kubernetes: image {image!r} should be pinned to the project version {version}")
+    recommended = {"app.kubernetes.io/name", "app.kubernetes.io/instance",
+                   "app.kubernetes.io/version", "app.kubernetes.io/component",
+                   "app.kubernetes.io/part-of", "app.kubernetes.io/managed-by"}
+    resources = [(kind, d) for kind, ds in docs.items() for d in ds if kind != "Kustomization"]
+    resources.append(("Deployment pod template", deployment["spec"]["template"]))
+    for kind, d in resources:
+        have = (d.get("metadata") or {}).get("labels") or {}
+        missing = sorted(recommended - set(have))
+        f.check(not missing, f"kubernetes: {kind} lacks the labels {missing}")
+        f.check(str(have.get("app.kubernetes.io/version")) == version,
+                f"kubernetes: {kind} app.kubernetes.io/version {have.get('app.kubernetes.io/version')!r}"
+                f" is not the project version {version}")
+    selectors = [("Deployment", deployment["spec"]["selector"]["matchLabels"])]
+    selectors += [("Service", s["spec"]["selector"]) for s in docs.get("Service", [])]
+    selectors += [("ServiceMonitor", m["spec"]["selector"]["matchLabels"])
+                  for m in docs.get("ServiceMonitor", [])]
+    for kind, selector in selectors:
+        f.check(set(selector) <= {"app.kubernetes.io/name", "app.kubernetes.io/instance"},
+                f"kubernetes: {kind} selector {sorted(selector)} uses labels that change between "
+                "releases (selectors are immutable)")
+
     labels = deployment["spec"]["template"]["metadata"]["labels"]
     for service in docs.get("Service", []):
         f.check(all(labels.get(k) == v for k, v in service["spec"]["selector"].items()),
@@ -280,6 +307,12 @@ def check_kubernetes(f):
     for path in K8S_DIR.glob("*.yaml"):
         f.check(path.name == "kustomization.yaml" or path.name in listed,
                 f"kubernetes: {path.name} is not in kustomization.yaml")
+
+
+def project_version():
+    text = (ROOT / "CMakeLists.txt").read_text(encoding="utf-8")
+    m = re.search(r"project\(\s*tencent_live_exporter\s+VERSION\s+([0-9][0-9.]*)", text)
+    return m.group(1) if m else None
 
 
 def unit_directives(path):
