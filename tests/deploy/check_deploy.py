@@ -6,6 +6,9 @@
                                           docs/deploying.md promises
   check_deploy.py promtool                promtool/amtool accept the compose stack's configs
   check_deploy.py prometheusrule          the PrometheusRule carries exactly the shipped rules
+  check_deploy.py compose EXPORTER SIMULATOR
+                                          `docker-compose config` accepts deploy/compose; the project
+                                          image's healthchecks pass against the built programs
   check_deploy.py systemd-install EXPORTER [UNIT]
                                           follows the unit header's install steps in a scratch
                                           root; as the service user (setpriv) the config is
@@ -171,6 +174,29 @@ def check_compose(f):
     secret_file = (COMPOSE_DIR / "secrets" / "tencent_live_key").read_text(encoding="utf-8")
     f.check(secret_file.strip() == "demo-secret-key-not-for-production",
             "compose: the demo secret should be the simulator's public demo key")
+
+    # Published ports on the host's loopback only; every service has a healthcheck; no top-level
+    # `name:` (Debian's docker-compose 1.29 rejects it).
+    f.check("name" not in compose, "compose: top-level `name:` is rejected by docker-compose 1.29")
+    for name, service in services.items():
+        for port in service.get("ports") or []:
+            spec = port if isinstance(port, str) else f"{port.get('host_ip', '')}:{port.get('published')}"
+            f.check(str(spec).startswith("127.0.0.1:"),
+                    f"compose: service {name} publishes {spec!r} beyond 127.0.0.1")
+        test = (service.get("healthcheck") or {}).get("test")
+        f.check(isinstance(test, list) and test and test[0] in ("CMD", "CMD-SHELL"),
+                f"compose: service {name} has no healthcheck test")
+        for dep, cond in (service.get("depends_on") or {}).items() if isinstance(
+                service.get("depends_on"), dict) else []:
+            f.check(cond.get("condition") == "service_healthy",
+                    f"compose: {name} should wait for {dep} to be healthy")
+
+    # The demo's Alertmanager inhibits exactly as the shipped example (tested on a real one by
+    # ctest alertmanager_inhibition).
+    shipped_am = yaml.safe_load((ROOT / "config/alertmanager/alertmanager.yml").read_text("utf-8"))
+    demo_am = yaml.safe_load((COMPOSE_DIR / "alertmanager.yml").read_text(encoding="utf-8"))
+    f.check(demo_am.get("inhibit_rules") == shipped_am.get("inhibit_rules"),
+            "compose: alertmanager.yml inhibit_rules differ from config/alertmanager/alertmanager.yml")
 
     # Grafana's provisioned datasource points at the compose Prometheus.
     datasources = yaml.safe_load(
@@ -692,6 +718,68 @@ def cmd_systemd_install(exporter, unit_path=SYSTEMD_UNIT):
     return f.finish("systemd_install")
 
 
+# ------------------------------------------------------------------------------------- compose
+
+
+def cmd_compose(exporter, simulator):
+    """`docker-compose config` accepts the stack, and the project image's healthchecks (bash
+    /dev/tcp) pass against the built programs and fail when nothing listens."""
+    f = Failures()
+    tool = shutil.which("docker-compose")
+    if not f.check(tool, "docker-compose not found (Debian package docker-compose, "
+                         "scripts/test-packages.txt)"):
+        return f.finish("deploy_compose")
+    r = subprocess.run([tool, "config"], cwd=COMPOSE_DIR, capture_output=True, text=True,
+                       timeout=120)
+    print(f"$ docker-compose config (exit {r.returncode})\n{r.stderr.strip()}")
+    if not f.check(r.returncode == 0, f"docker-compose config: {r.stderr.strip()}"):
+        return f.finish("deploy_compose")
+    resolved = yaml.safe_load(r.stdout)
+    services = resolved.get("services") or {}
+    for name, service in services.items():
+        f.check((service.get("healthcheck") or {}).get("test"),
+                f"docker-compose config: service {name} has no healthcheck")
+        for port in service.get("ports") or []:
+            f.check(str(port).startswith("127.0.0.1:") or (isinstance(port, dict) and
+                                                           port.get("host_ip") == "127.0.0.1"),
+                    f"docker-compose config: {name} publishes {port} beyond 127.0.0.1")
+
+    programs = {"exporter": lambda port: [str(exporter), "--demo",
+                                          f"--web.listen-address=127.0.0.1:{port}"],
+                "simulator": lambda port: [str(simulator), "--host=127.0.0.1", f"--port={port}",
+                                           "--rooms=10"]}
+    for name, argv_for in programs.items():
+        test = (services.get(name, {}).get("healthcheck") or {}).get("test") or []
+        m = re.search(r"/dev/tcp/127\.0\.0\.1/(\d+)", " ".join(test))
+        if not f.check(test[:1] == ["CMD"] and m, f"compose: {name} healthcheck {test} is not a "
+                                                   "CMD on /dev/tcp/127.0.0.1/PORT"):
+            continue
+
+        def probe(port):
+            argv = [a.replace(f"/dev/tcp/127.0.0.1/{m.group(1)}", f"/dev/tcp/127.0.0.1/{port}")
+                    for a in test[1:]]
+            return subprocess.run(argv, capture_output=True, text=True, timeout=10).returncode
+
+        closed = free_port()
+        f.check(probe(closed) != 0, f"compose: {name} healthcheck passes with nothing listening")
+        port = free_port()
+        log = tempfile.TemporaryFile()
+        proc = subprocess.Popen(argv_for(port), stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline, status = time.monotonic() + 30, None
+            while time.monotonic() < deadline and proc.poll() is None:
+                status = probe(port)
+                if status == 0:
+                    break
+                time.sleep(0.2)
+            print(f"{name}: healthcheck against 127.0.0.1:{port} -> exit {status}")
+            f.check(status == 0, f"compose: {name} healthcheck fails against the running program")
+        finally:
+            stop(proc)
+            log.close()
+    return f.finish("deploy_compose")
+
+
 # ----------------------------------------------------------------------------- container-build
 
 
@@ -871,6 +959,8 @@ def main(argv):
     if command == "systemd-install" and len(argv) in (3, 4):
         return cmd_systemd_install(pathlib.Path(argv[2]).resolve(),
                                    pathlib.Path(argv[3]) if len(argv) == 4 else SYSTEMD_UNIT)
+    if command == "compose" and len(argv) == 4:
+        return cmd_compose(pathlib.Path(argv[2]).resolve(), pathlib.Path(argv[3]).resolve())
     if command == "container-build" and len(argv) == 4:
         return cmd_container_build(argv[2], argv[3])
     if command == "runtime-libs" and len(argv) >= 3:
