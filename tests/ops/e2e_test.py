@@ -2,8 +2,9 @@
 """End-to-end test (ctest e2e): simulator -> exporter -> Prometheus -> Alertmanager -> webhook.
 
 Starts, on free loopback ports and in a temporary directory:
-  * tencent_live_simulator --rooms=60 (the fake upstream API),
-  * tencent_live_exporter, walking the simulator every 2 s,
+  * tencent_live_simulator --rooms=60 --churn (the fake upstream API; rooms open, close and grow),
+  * tencent_live_exporter, walking the simulator every 2 s, with top rooms on (count 10, every 2 s),
+    category and activity status names and a constant label env="e2e" (see PENDING_FAMILIES),
   * a real Prometheus (Debian `prometheus`), scraping the exporter every 1 s and evaluating the
     shipped rules every 1 s. The rules are config/prometheus/*rules*.yml, unchanged except that
     every alert's `for:` is shortened to 5s (the shipped durations are minutes long),
