@@ -9,10 +9,12 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace tle {
@@ -31,6 +33,10 @@ struct WalkSettings {
   int max_room_series = 1000;  // 0 = all
   Duration stale_after = std::chrono::minutes(5);
   Duration usersig_ttl = std::chrono::hours(24);
+  // Names for IDs, adding category_name / activity_status_name labels. A
+  // per-app map merges into the defaults' map key by key.
+  std::map<std::int64_t, std::string> category_names;         // {1: music}
+  std::map<std::int64_t, std::string> activity_status_names;  // {0: idle}
 };
 
 struct Credential {
@@ -49,6 +55,9 @@ struct AppConfig {
                         // file's folder
   bool insecure_skip_verify = false;
   WalkSettings walk;
+  // Constant labels added to every series of this app (`labels:`), sorted by
+  // name (so reordering them in the file is no change).
+  std::vector<std::pair<std::string, std::string>> labels;
 };
 
 struct Config {
