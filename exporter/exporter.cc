@@ -40,6 +40,14 @@ std::string AppKey(const AppConfig& a) {
       << w.page_size << ' ' << w.max_qps << ' ' << w.allow_qps_above_limit
       << ' ' << w.max_retries << ' ' << w.max_pages << ' ' << w.max_room_series
       << ' ' << w.stale_after.count() << ' ' << w.usersig_ttl.count();
+  // Names and constant labels change the rendered text: a new walker renders
+  // with them (the lifecycle counters carry over, see Apply).
+  for (const auto& [id, name] : w.category_names)
+    key << "\nc" << id << '=' << name.size() << ':' << name;
+  for (const auto& [id, name] : w.activity_status_names)
+    key << "\ns" << id << '=' << name.size() << ':' << name;
+  for (const auto& [name, value] : a.labels)
+    key << "\nl" << name << '=' << value.size() << ':' << value;
   return key.str();
 }
 
@@ -106,6 +114,10 @@ struct Exporter::App {
   AppConfig config;
   std::string key;
   std::unique_ptr<Walker> walker;
+  // Room lifecycle state and counters (locks itself); handed on to the App
+  // that replaces this one on a reload, so the counters never reset while the
+  // app stays configured.
+  std::shared_ptr<RoomLifecycle> lifecycle = std::make_shared<RoomLifecycle>();
   mutable std::mutex mutex;  // guards the summary below
   bool has_snapshot = false;
   std::size_t rooms = 0;
@@ -129,17 +141,18 @@ std::unique_ptr<Exporter::App> Exporter::MakeApp(const AppConfig& config) {
   app->config = config;
   app->key = AppKey(config);
   App* raw = app.get();
-  int max_room_series = config.walk.max_room_series;
+  RenderOptions render_options = RenderOptionsFor(config);
   double stale_seconds = Seconds(config.walk.stale_after);
   app->walker = std::make_unique<Walker>(
       config, factory_(config),
-      [this, raw, max_room_series,
+      [this, raw, render_options,
        stale_seconds](std::shared_ptr<const Snapshot> snapshot) {
         double views = 0;
         for (const Room& room : snapshot->rooms)
           views += static_cast<double>(room.view_count);
+        LifecycleTotals lifecycle = raw->lifecycle->Observe(*snapshot);
         auto rendered = std::make_shared<const RenderedSnapshot>(
-            RenderSnapshot(*snapshot, max_room_series));
+            RenderSnapshot(*snapshot, render_options, &lifecycle));
         std::size_t rooms = snapshot->rooms.size();
         snapshot.reset();  // the rooms are not kept: the rendered text is all
                            // /metrics needs
@@ -198,6 +211,7 @@ void Exporter::Apply(Config config) {
           made->has_snapshot = it->second->has_snapshot;
           made->rooms = it->second->rooms;
           made->views = it->second->views;
+          made->lifecycle = it->second->lifecycle;
         }
         fresh.push_back(made.get());
         next[app.sdkappid] = std::move(made);
@@ -249,7 +263,7 @@ std::string Exporter::HealthText() {
     std::lock_guard<std::mutex> lock(apps_mutex_);
     for (const auto& [id, app] : apps_) {
       health.push_back({id, Seconds(app->config.walk.interval),
-                        app->walker->stats().View()});
+                        app->walker->stats().View(), app->config.labels});
     }
     reload = reload_status_;
   }
