@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,7 +40,7 @@ TEST_CASE("the first walk sets the baseline") {
   CHECK(first.lifetimes.empty());
   CHECK(walks.state.baseline);
   CHECK(walks.state.rooms.size() == 2);
-  CHECK(walks.state.rooms.at("a") == TrackedRoom{100, 1000, 2000, 0});
+  CHECK(walks.state.rooms.at("a") == TrackedRoom{100, 1000, 2000, 0, 1});
 }
 
 TEST_CASE("an empty first walk is a baseline too") {
@@ -126,7 +127,7 @@ TEST_CASE("a ViewCount that goes down is a new room under a reused RoomId") {
   CHECK(d.entries == 20);
   REQUIRE(d.lifetimes.size() == 1);
   CHECK(d.lifetimes[0] == 1000);
-  CHECK(walks.state.rooms.at("a") == TrackedRoom{20, 1000, 2060, 0});
+  CHECK(walks.state.rooms.at("a") == TrackedRoom{20, 1000, 2060, 0, 2});
   // Growth of the new room counts from its own ViewCount.
   CHECK(walks.Next({MakeRoom("a", 25, 1000)}, 2120).entries == 5);
 }
@@ -181,14 +182,16 @@ TEST_CASE("a failed walk is no call, so it misses no room") {
   CHECK(d.entries == 3);
 }
 
-TEST_CASE("entries never decrease and state stays bounded") {
+TEST_CASE("entries never decrease and the state holds the last two walks") {
   std::mt19937_64 rng(13);
   std::vector<Room> live;
   int next_id = 0;
-  for (int i = 0; i < 200; ++i)
+  for (int i = 0; i < 200; ++i) {
     live.push_back(MakeRoom(std::to_string(next_id++), 0));
-  RoomLifecycle lifecycle;
+  }
+  Walks walks;
   LifecycleTotals before;
+  std::set<std::string> previous_ids;
   for (int walk = 0; walk < 200; ++walk) {
     // Churn: close, open, grow, and now and then reuse a RoomId with fewer
     // views.
@@ -200,25 +203,53 @@ TEST_CASE("entries never decrease and state stays bounded") {
                               static_cast<std::int64_t>(rng() % 100), 1000));
     }
     for (Room& room : live) {
-      if (rng() % 3 == 0)
+      if (rng() % 3 == 0) {
         room.view_count += static_cast<std::int64_t>(rng() % 50);
+      }
       if (rng() % 97 == 0) room.view_count /= 2;
     }
     // Each walk misses a few rooms (rankings moving).
-    Snapshot snapshot;
-    snapshot.completed_at = 2000.0 + 60 * walk;
+    std::vector<Room> seen;
+    std::set<std::string> ids;
     for (const Room& room : live) {
-      if (rng() % 20 != 0) snapshot.rooms.push_back(room);
+      if (rng() % 20 != 0) {
+        seen.push_back(room);
+        ids.insert(room.room_id);
+      }
     }
-    LifecycleTotals after = lifecycle.Observe(snapshot);
+    LifecycleTotals after = before;
+    after.Add(walks.Next(seen, 2000.0 + 60 * walk));
     CHECK(after.entries >= before.entries);
     CHECK(after.opened >= before.opened);
     CHECK(after.closed >= before.closed);
     CHECK(after.lifetime_count == after.closed);  // every CreateTime is known
+    // Exactly the rooms of this walk and the one before.
+    std::set<std::string> both = ids;
+    both.insert(previous_ids.begin(), previous_ids.end());
+    CHECK(walks.state.rooms.size() == both.size());
+    previous_ids = std::move(ids);
     before = after;
   }
   CHECK(before.opened > 900);
   CHECK(before.closed > 900);
+}
+
+TEST_CASE("RoomLifecycle keeps state and totals across walks") {
+  RoomLifecycle lifecycle;
+  Snapshot snapshot;
+  snapshot.rooms = {MakeRoom("a", 10), MakeRoom("b", 1)};
+  snapshot.completed_at = 2000;
+  CHECK(lifecycle.Observe(snapshot).opened == 0);
+  snapshot.rooms = {MakeRoom("a", 15), MakeRoom("c", 2)};
+  snapshot.completed_at = 2060;
+  lifecycle.Observe(snapshot);
+  snapshot.completed_at = 2120;
+  LifecycleTotals totals = lifecycle.Observe(snapshot);
+  CHECK(totals.opened == 1);
+  CHECK(totals.closed == 1);
+  CHECK(totals.entries == 7);
+  CHECK(totals.lifetime_count == 1);
+  CHECK(lifecycle.Totals().entries == 7);
 }
 
 TEST_CASE("totals bucket lifetimes by their upper bound") {

@@ -25,47 +25,50 @@ std::uint64_t Entries(std::int64_t view_count) {
 LifecycleStep CompareWalk(LifecycleState previous,
                           const std::vector<Room>& rooms, double walk_end) {
   LifecycleStep step;
+  step.state = std::move(previous);
+  LifecycleState& state = step.state;
   LifecycleDelta& delta = step.delta;
-  LifecycleState& next = step.state;
-  next.baseline = true;
-  next.rooms.reserve(rooms.size() + previous.rooms.size() / 8);
+  const bool baseline = !state.baseline;
+  const std::uint64_t walk = ++state.walks;
+  state.baseline = true;
 
   for (const Room& room : rooms) {
-    auto [it, fresh] = next.rooms.try_emplace(room.room_id);
-    if (!fresh) continue;  // a repeated RoomId: its first occurrence counts
+    auto [it, fresh] = state.rooms.try_emplace(room.room_id);
     TrackedRoom& tracked = it->second;
-    tracked.view_count = room.view_count;
-    tracked.create_time = room.create_time;
-    tracked.last_seen = walk_end;
-    auto old = previous.rooms.find(room.room_id);
-    if (old == previous.rooms.end()) {
+    if (!fresh && tracked.walk == walk) continue;  // a repeated RoomId
+    if (fresh) {
       // Not seen by the last two walks: opened (unless this is the baseline).
-      if (previous.baseline) {
+      if (!baseline) {
         ++delta.opened;
         delta.entries += Entries(room.view_count);
       }
-      continue;
-    }
-    const TrackedRoom& before = old->second;
-    if (room.view_count < before.view_count ||
-        room.create_time != before.create_time) {
+    } else if (room.view_count < tracked.view_count ||
+               room.create_time != tracked.create_time) {
       // A reused RoomId: the old room closed, a new one opened.
-      Close(before, &delta);
+      Close(tracked, &delta);
       ++delta.opened;
       delta.entries += Entries(room.view_count);
     } else {
-      delta.entries += Entries(room.view_count - before.view_count);
+      delta.entries += Entries(room.view_count - tracked.view_count);
     }
-    previous.rooms.erase(old);
+    tracked.view_count = room.view_count;
+    tracked.create_time = room.create_time;
+    tracked.last_seen = walk_end;
+    tracked.missed = 0;
+    tracked.walk = walk;
   }
 
-  // What is left was missed by this walk.
-  for (auto& [room_id, tracked] : previous.rooms) {
-    if (tracked.missed == 0) {
+  // The rooms this walk missed: closed when the walk before missed them too.
+  for (auto it = state.rooms.begin(); it != state.rooms.end();) {
+    TrackedRoom& tracked = it->second;
+    if (tracked.walk == walk) {
+      ++it;
+    } else if (tracked.missed == 0) {
       tracked.missed = 1;
-      next.rooms.emplace(room_id, tracked);
+      ++it;
     } else {
       Close(tracked, &delta);
+      it = state.rooms.erase(it);
     }
   }
   return step;

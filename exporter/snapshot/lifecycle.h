@@ -47,11 +47,13 @@ struct TrackedRoom {
   std::int64_t create_time = 0;  // CreateTime, Unix seconds
   double last_seen = 0;          // end of the last walk that saw it
   int missed = 0;  // complete walks in a row that missed it since (0 or 1)
+  std::uint64_t walk = 0;  // LifecycleState::walks when it was last seen
   friend bool operator==(const TrackedRoom&, const TrackedRoom&) = default;
 };
 
 struct LifecycleState {
-  bool baseline = false;  // a first complete walk has been compared
+  bool baseline = false;    // a first complete walk has been compared
+  std::uint64_t walks = 0;  // complete walks compared
   std::unordered_map<std::string, TrackedRoom> rooms;  // by RoomId
 };
 
@@ -70,7 +72,8 @@ struct LifecycleStep {
 
 // REQUIRES: `rooms` is a complete walk. RoomIds should be unique (a snapshot's
 // are); a repeated one counts once, as its first occurrence. `previous` is
-// taken by value so a caller can move its state in and avoid a copy.
+// taken by value and updated in place: a caller that moves its state in pays
+// for neither a copy nor a second map.
 LifecycleStep CompareWalk(LifecycleState previous,
                           const std::vector<Room>& rooms, double walk_end);
 
