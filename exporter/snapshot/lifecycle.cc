@@ -31,6 +31,7 @@ LifecycleStep CompareWalk(LifecycleState previous,
   const bool baseline = !state.baseline;
   const std::uint64_t walk = ++state.walks;
   state.baseline = true;
+  if (state.rooms.size() < rooms.size()) state.rooms.reserve(rooms.size());
 
   for (const Room& room : rooms) {
     auto [it, fresh] = state.rooms.try_emplace(room.room_id);
