@@ -15,7 +15,9 @@ run); the checks read that DOM, not the HTML we sent:
    (state "stale", its rooms not shown as current), the other never had one
    (state "down", last success "never"); the hostile error text is shown as
    text, and no script ran (the title is intact, no script/img element made it
-   into the page).
+   into the page). A walk slower than its interval is marked and logged as a
+   warning. That exporter logs JSON: every line must be strict UTF-8 JSON, one
+   whole event, with numbers and durations typed.
 
 With SCREENSHOT.png it also saves a screenshot of page 2 (for a look by eye).
 """
@@ -40,7 +42,8 @@ SCREENSHOT = sys.argv[3] if len(sys.argv) > 3 else None
 TMP = tempfile.mkdtemp(prefix="tle_landing_browser_")
 TITLE = "Tencent Live Exporter"
 HOSTILE = ("<script>document.title='pwned'</script>"
-           "<img src=x onerror=\"document.title='pwned'\">&amp; done")
+           "<img src=x onerror=\"document.title='pwned'\">&amp; done"
+           "\u001b[31m\n{\"level\":\"error\"}\u0000")  # terminal codes, a forged log line
 STALE_APP, DOWN_APP = 1400000101, 1400000102
 FAILURES = []
 PROCS = []
@@ -80,7 +83,8 @@ class Exporter:
         found = []
 
         def listening():
-            m = re.search(r"msg=listening address=127\.0\.0\.1:(\d+)", self.text())
+            m = re.search(r'msg=listening address=|"msg":"listening","address":"', self.text())
+            m = m and re.compile(r"127\.0\.0\.1:(\d+)").search(self.text(), m.end())
             if m:
                 found.append(int(m.group(1)))
             if self.p.poll() is not None:
@@ -270,6 +274,21 @@ class FakeUpstream(BaseHTTPRequestHandler):
         pass
 
 
+def json_lines(log_path):
+    """Every line of a JSON log, each checked to be strict UTF-8 JSON."""
+    with open(log_path, "rb") as f:
+        raw = f.read().split(b"\n")
+    out = []
+    for n, line in enumerate(raw[:-1] if raw and raw[-1] == b"" else raw):
+        try:
+            json.loads(line.decode("utf-8", "strict"))
+            out.append(line.decode("utf-8"))
+        except ValueError as e:
+            check(False, "JSON log line %d is valid UTF-8 JSON (%s: %r)" % (n + 1, e, line[:200]))
+    check(bool(out), "JSON log lines parse (%d lines)" % len(out))
+    return out
+
+
 def app_state(base, sdkappid):
     _, page = get(base)
     m = re.search(r'data-sdkappid="%d" data-state="(\w+)"' % sdkappid, page)
@@ -291,7 +310,7 @@ def test_stale_and_down():
         for app in (STALE_APP, DOWN_APP):
             f.write("  - sdkappid: %d\n    endpoint: %s\n    identifier: administrator\n"
                     "    secret_key_file: %s\n" % (app, endpoint, key))
-    exp = Exporter("apps", ["--config.file=" + config])
+    exp = Exporter("apps", ["--config.file=" + config, "--log.format=json"])
     wait_until(lambda: app_state(exp.base, STALE_APP) == "stale"
                and app_state(exp.base, DOWN_APP) == "down", 30, "stale and down states")
     dom = load(exp.base)
@@ -318,9 +337,6 @@ def test_stale_and_down():
     check("over" in down.get("inner", {}).get("last-walk", set())
           and re.fullmatch(r"1\.\d\ds / 1s", cells.get("last-walk", "")) is not None,
           "down app: a walk longer than the interval is marked (%r)" % cells.get("last-walk"))
-    check(re.search(r"level=warn msg=\"walk took longer than its interval\" sdkappid=%d "
-                    r"seconds=1\.\d+ interval=1s" % DOWN_APP, exp.text()) is not None,
-          "down app: the overrun is logged as a warning")
     error = cells.get("error", "")
     check("90001" in error and "<script>document.title='pwned'</script>" in error
           and "&amp; done" in error,
@@ -335,6 +351,23 @@ def test_stale_and_down():
     exp.stop()
     upstream.shutdown()
     upstream.server_close()
+
+    # The same run logged JSON: every line parses, whatever the upstream sent.
+    lines = [json.loads(line) for line in json_lines(exp.log_path)]
+    overruns = [l for l in lines if l.get("msg") == "walk took longer than its interval"]
+    check(bool(overruns) and overruns[0].get("level") == "warn"
+          and overruns[0].get("sdkappid") == DOWN_APP
+          and isinstance(overruns[0].get("seconds"), float) and overruns[0]["seconds"] > 1
+          and overruns[0].get("interval") == "1s",
+          "down app: the overrun is logged as a warning, typed (%s)" % overruns[:1])
+    check(all("ts" in l and "msg" in l and "level" in l for l in lines),
+          "JSON logs: every line is a whole event (none forged by the upstream's text)")
+    failed = [l for l in lines if l.get("msg") == "walk failed"]
+    visible = HOSTILE[:HOSTILE.index("\u001b")]  # the client may blank control characters
+    check(bool(failed) and all(visible in l.get("error", "") for l in failed)
+          and all(isinstance(l.get("pages"), int) for l in failed),
+          "JSON logs: the upstream's error text kept, numbers as numbers (%s)" % failed[:1])
+
 
 
 def main():
@@ -352,7 +385,10 @@ def main():
     finally:
         for p in PROCS:
             p.stop()
-        shutil.rmtree(TMP, ignore_errors=True)
+        if FAILURES and os.environ.get("TLE_KEEP_TMP"):
+            print("logs kept in " + TMP)
+        else:
+            shutil.rmtree(TMP, ignore_errors=True)
     print("%d failures" % len(FAILURES))
     return 1 if FAILURES else 0
 
