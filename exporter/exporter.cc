@@ -1,52 +1,19 @@
 #include "exporter/exporter.h"
 
 #include <chrono>
-#include <ctime>
-#include <sstream>
+#include <limits>
 
 #include "exporter/client/http_room_source.h"
 #include "exporter/common/allocator.h"
 #include "exporter/common/log.h"
 #include "exporter/common/version.h"
 #include "exporter/metrics/snapshot_exposition.h"
+#include "exporter/web/landing_page.h"
 
 namespace tle {
 namespace {
 
 double Seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
-
-std::string HtmlEscape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
-
-std::string FormatTime(double unix_seconds) {
-  if (unix_seconds <= 0) return "never";
-  auto t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
-}
 
 }  // namespace
 
@@ -56,19 +23,29 @@ RoomSourceFactory HttpRoomSourceFactory() {
       Log(LogLevel::kWarn,
           "insecure_skip_verify: the upstream's TLS certificate is not "
           "verified",
-          {{"sdkappid", std::to_string(app.sdkappid)},
-           {"endpoint", app.endpoint}});
+          {{"sdkappid", app.sdkappid}, {"endpoint", app.endpoint}});
     }
     return std::make_unique<HttpRoomSource>(app);
   };
 }
 
 struct Exporter::App {
-  AppConfig config;  // set before the walker starts, then constant
+  // Set before the walker starts, then constant.
+  AppConfig config;
+  // Room lifecycle state and counters (locks itself); handed on to the App
+  // that replaces this one on a reload, so the counters never reset while the
+  // app stays configured.
+  std::shared_ptr<RoomLifecycle> lifecycle = std::make_shared<RoomLifecycle>();
+  // The summary the publish callback writes, for readiness and the landing
+  // page.
   mutable std::mutex mutex;
   bool has_snapshot TLE_GUARDED_BY(mutex) = false;
+  // When the walk /metrics serves completed.
+  double snapshot_time TLE_GUARDED_BY(mutex) = 0;
   std::size_t rooms TLE_GUARDED_BY(mutex) = 0;
-  double views TLE_GUARDED_BY(mutex) = 0;
+  // Sum of ViewCount, saturated.
+  std::uint64_t views TLE_GUARDED_BY(mutex) = 0;
+  bool views_saturated TLE_GUARDED_BY(mutex) = false;
   // Last, so it is destroyed first: its thread publishes into the members
   // above, which must outlive it.
   std::unique_ptr<Walker> walker;
@@ -91,18 +68,28 @@ std::unique_ptr<Exporter::App> Exporter::MakeApp(const AppConfig& config) {
   auto app = std::make_unique<App>();
   app->config = config;
   App* raw = app.get();
-  int max_room_series = config.walk.max_room_series;
+  RenderOptions render_options = RenderOptionsFor(config);
   double stale_seconds = Seconds(config.walk.stale_after);
   // Runs on the walker's thread; takes no Exporter lock but the app's own.
   app->walker = std::make_unique<Walker>(
       config, factory_(config),
-      [this, raw, max_room_series,
+      [this, raw, render_options,
        stale_seconds](std::shared_ptr<const Snapshot> snapshot) {
-        double views = 0;
-        for (const Room& room : snapshot->rooms)
-          views += static_cast<double>(room.view_count);
+        std::uint64_t views = 0;
+        bool views_saturated = false;
+        for (const Room& room : snapshot->rooms) {
+          auto count = static_cast<std::uint64_t>(room.view_count);
+          if (views > std::numeric_limits<std::uint64_t>::max() - count) {
+            views = std::numeric_limits<std::uint64_t>::max();
+            views_saturated = true;
+          } else {
+            views += count;
+          }
+        }
+        double snapshot_time = snapshot->completed_at;
+        LifecycleTotals lifecycle = raw->lifecycle->Observe(*snapshot);
         auto rendered = std::make_shared<const RenderedSnapshot>(
-            RenderSnapshot(*snapshot, max_room_series));
+            RenderSnapshot(*snapshot, render_options, &lifecycle));
         std::size_t rooms = snapshot->rooms.size();
         snapshot.reset();  // the rooms are not kept: the rendered text is all
                            // /metrics needs
@@ -110,8 +97,10 @@ std::unique_ptr<Exporter::App> Exporter::MakeApp(const AppConfig& config) {
         ReleaseFreeMemory();
         std::lock_guard<std::mutex> lock(raw->mutex);
         raw->has_snapshot = true;
+        raw->snapshot_time = snapshot_time;
         raw->rooms = rooms;
         raw->views = views;
+        raw->views_saturated = views_saturated;
       },
       tuning_, clock_);
   return app;
@@ -125,14 +114,14 @@ std::vector<Walker*> Exporter::Walkers() const {
 }
 
 void Exporter::Start() {
-  std::lock_guard<std::mutex> lifecycle(lifecycle_mutex_);
+  std::lock_guard<std::mutex> control(control_mutex_);
   if (started_ || stopped_) return;
   started_ = true;
   for (Walker* walker : Walkers()) walker->Start();
 }
 
 bool Exporter::WalkAllOnce() {
-  std::lock_guard<std::mutex> lifecycle(lifecycle_mutex_);
+  std::lock_guard<std::mutex> control(control_mutex_);
   if (started_ || stopped_) return false;
   // Without apps_mutex_, so scrapes are served meanwhile.
   bool all = true;
@@ -141,7 +130,7 @@ bool Exporter::WalkAllOnce() {
 }
 
 void Exporter::Stop() {
-  std::lock_guard<std::mutex> lifecycle(lifecycle_mutex_);
+  std::lock_guard<std::mutex> control(control_mutex_);
   stopped_ = true;
   const std::vector<Walker*> walkers = Walkers();
   // Every walk is told first, so they all abort at once, and joined after,
@@ -151,7 +140,7 @@ void Exporter::Stop() {
 }
 
 void Exporter::Apply(Config config) {
-  std::lock_guard<std::mutex> lifecycle(lifecycle_mutex_);
+  std::lock_guard<std::mutex> control(control_mutex_);
   ApplyLocked(std::move(config));
 }
 
@@ -195,8 +184,13 @@ void Exporter::ApplyLocked(Config config) {
         std::lock_guard<std::mutex> old_lock(old->second->mutex);
         std::lock_guard<std::mutex> new_lock(fresh->second->mutex);
         fresh->second->has_snapshot = old->second->has_snapshot;
+        fresh->second->snapshot_time = old->second->snapshot_time;
         fresh->second->rooms = old->second->rooms;
         fresh->second->views = old->second->views;
+        fresh->second->views_saturated = old->second->views_saturated;
+        // The counters go on; the old walker (which also observes into it)
+        // is stopped before the new one starts.
+        fresh->second->lifecycle = old->second->lifecycle;
       }
       next[app.sdkappid] = std::move(fresh->second);
     }
@@ -224,12 +218,11 @@ void Exporter::ApplyLocked(Config config) {
     for (Walker* walker : fresh) walker->Start();
   }
   Log(LogLevel::kInfo, "config applied",
-      {{"apps", std::to_string(config.apps.size())},
-       {"restarted", std::to_string(changed.size())}});
+      {{"apps", config.apps.size()}, {"restarted", changed.size()}});
 }
 
 std::string Exporter::Reload() {
-  std::lock_guard<std::mutex> lifecycle(lifecycle_mutex_);
+  std::lock_guard<std::mutex> control(control_mutex_);
   if (!loader_) return "no config file to reload (--demo)";
   if (stopped_) return "the exporter is stopping";
   try {
@@ -254,7 +247,7 @@ std::string Exporter::HealthText() {
     std::lock_guard<std::mutex> lock(apps_mutex_);
     for (const auto& [id, app] : apps_) {
       health.push_back({id, Seconds(app->config.walk.interval),
-                        app->walker->stats().View()});
+                        app->walker->stats().View(), app->config.labels});
     }
     reload = reload_status_;
   }
@@ -274,44 +267,41 @@ bool Exporter::Ready() {
   return true;
 }
 
-std::string Exporter::LandingPage() {
-  std::ostringstream html;
-  html << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Tencent "
-          "Live Exporter"
-          "</"
-          "title>\n<style>body{font-family:sans-serif;margin:2em}table{border-"
-          "collapse:collapse}"
-          "td,th{border:1px solid #ccc;padding:4px "
-          "8px;text-align:left}</style></head><body>\n"
-       << "<h1>Tencent Live Exporter</h1>\n<p>Version " << HtmlEscape(kVersion)
-       << " (revision " << HtmlEscape(kRevision) << ")</p>\n"
-       << "<p>Room data comes from a background walk of get_room_list per app; "
-          "every scrape "
-          "serves the last complete walk.</p>\n<ul>"
-       << "<li><a href=\"metrics\">Metrics</a></li>"
-       << "<li><a href=\"-/healthy\">Health</a></li><li><a "
-          "href=\"-/ready\">Readiness</a></li>"
-       << "</ul>\n<table><tr><th>SDKAppID</th><th>Endpoint</th><th>Up</"
-          "th><th>Rooms</th>"
-          "<th>Views</th><th>Last success</th><th>Last error</th></tr>\n";
+void Exporter::SetTelemetryPath(std::string path) {
   std::lock_guard<std::mutex> lock(apps_mutex_);
-  for (const auto& [id, app] : apps_) {
-    WalkStatsView stats = app->walker->stats().View();
-    std::size_t rooms = 0;
-    double views = 0;
-    {
+  telemetry_path_ = std::move(path);
+}
+
+std::string Exporter::LandingPage() {
+  tle::LandingPage page;
+  page.version = kVersion;
+  page.revision = kRevision;
+  page.now = clock_.NowUnix();
+  {
+    std::lock_guard<std::mutex> lock(apps_mutex_);
+    page.telemetry_path = telemetry_path_;
+    for (const auto& [id, app] : apps_) {
+      WalkStatsView stats = app->walker->stats().View();
+      LandingApp row;
+      row.sdkappid = id;
+      row.region = app->config.region;
+      row.endpoint = app->config.endpoint;
+      row.interval = app->config.walk.interval;
+      row.stale_after = app->config.walk.stale_after;
+      row.up = stats.up;
+      row.last_success_time = stats.last_success_timestamp;
+      if (stats.up || !stats.last_error.empty())
+        row.last_walk_seconds = stats.last_walk_seconds;
+      row.last_error = stats.last_error;
       std::lock_guard<std::mutex> app_lock(app->mutex);
-      rooms = app->rooms;
-      views = app->views;
+      if (app->has_snapshot) row.snapshot_time = app->snapshot_time;
+      row.rooms = app->rooms;
+      row.views = app->views;
+      row.views_saturated = app->views_saturated;
+      page.apps.push_back(std::move(row));
     }
-    html << "<tr><td>" << id << "</td><td>" << HtmlEscape(app->config.endpoint)
-         << "</td><td>" << (stats.up ? "yes" : "no") << "</td><td>" << rooms
-         << "</td><td>" << static_cast<long long>(views) << "</td><td>"
-         << FormatTime(stats.last_success_timestamp) << "</td><td>"
-         << HtmlEscape(stats.last_error) << "</td></tr>\n";
   }
-  html << "</table>\n</body></html>\n";
-  return html.str();
+  return RenderLandingPage(page);
 }
 
 }  // namespace tle

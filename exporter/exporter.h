@@ -8,17 +8,17 @@
 // Thread-safety: every public method may be called from any thread, also
 // concurrently (a reload from the web server or SIGHUP may land before Start,
 // during it, or during Stop). The lock protocol:
-// - lifecycle_mutex_ orders Start, Stop, Apply, Reload and WalkAllOnce; each
+// - control_mutex_ orders Start, Stop, Apply, Reload and WalkAllOnce; each
 //   holds it throughout, so walkers start and stop in one order and a walker is
 //   never started twice or after Stop. Scrapes never take it.
-// - apps_mutex_ (after lifecycle_mutex_) guards the app table and the reload
+// - apps_mutex_ (after control_mutex_) guards the app table and the reload
 //   status. It is held only to read or swap them, never while a walker starts,
 //   stops or walks, so a scrape never waits for a walker. The table changes
 //   only with both held, so an App taken from it under apps_mutex_ lives on
-//   while lifecycle_mutex_ is held.
+//   while control_mutex_ is held.
 // - each app's own mutex (after apps_mutex_) guards its summary, written by
 //   its walker's publish callback. The publish callback takes no other lock of
-//   the Exporter (its walker is joined with lifecycle_mutex_ held).
+//   the Exporter (its walker is joined with control_mutex_ held).
 // Time (scrape timestamps, the walkers' waits) comes from the Clock passed in.
 #pragma once
 
@@ -78,6 +78,10 @@ class Exporter final : public WebBackend {
   // was called), unchanged ones (equal AppConfig) go on untouched.
   void Apply(Config config);
 
+  // The path the landing page links to (--web.telemetry-path; default
+  // "/metrics").
+  void SetTelemetryPath(std::string path);
+
   ScrapeBody Scrape(bool gzip) override;
   std::string LandingPage() override;
   bool Ready() override;
@@ -89,8 +93,8 @@ class Exporter final : public WebBackend {
  private:
   struct App;
   std::unique_ptr<App> MakeApp(const AppConfig& config);
-  void ApplyLocked(Config config) TLE_REQUIRES(lifecycle_mutex_);
-  std::vector<Walker*> Walkers() const TLE_REQUIRES(lifecycle_mutex_);
+  void ApplyLocked(Config config) TLE_REQUIRES(control_mutex_);
+  std::vector<Walker*> Walkers() const TLE_REQUIRES(control_mutex_);
 
   const RoomSourceFactory factory_;
   const ConfigLoader loader_;
@@ -98,15 +102,16 @@ class Exporter final : public WebBackend {
   Clock& clock_;
   ExpositionCache cache_;  // its own lock
 
-  std::mutex lifecycle_mutex_;
-  bool started_ TLE_GUARDED_BY(lifecycle_mutex_) = false;
-  bool stopped_ TLE_GUARDED_BY(lifecycle_mutex_) = false;
+  std::mutex control_mutex_;
+  bool started_ TLE_GUARDED_BY(control_mutex_) = false;
+  bool stopped_ TLE_GUARDED_BY(control_mutex_) = false;
 
-  mutable std::mutex apps_mutex_ TLE_ACQUIRED_AFTER(lifecycle_mutex_);
-  // Changed only with lifecycle_mutex_ held too.
+  mutable std::mutex apps_mutex_ TLE_ACQUIRED_AFTER(control_mutex_);
+  // Changed only with control_mutex_ held too.
   std::map<std::int64_t, std::unique_ptr<App>> apps_
       TLE_GUARDED_BY(apps_mutex_);
   ReloadStatus reload_status_ TLE_GUARDED_BY(apps_mutex_);
+  std::string telemetry_path_ TLE_GUARDED_BY(apps_mutex_) = "/metrics";
 };
 
 }  // namespace tle

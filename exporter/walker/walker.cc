@@ -1,6 +1,7 @@
 #include "exporter/walker/walker.h"
 
 #include <algorithm>
+#include <cmath>
 #include <unordered_set>
 #include <utility>
 
@@ -14,6 +15,11 @@ constexpr std::chrono::milliseconds kMinRateLimitBackoff{1000};
 
 double Seconds(SteadyDuration d) {
   return std::chrono::duration<double>(d).count();
+}
+
+// A duration in seconds to the millisecond, for log lines.
+double RoundedSeconds(SteadyDuration d) {
+  return std::round(Seconds(d) * 1000) / 1000;
 }
 
 WalkFailure FailureFor(const FetchError& error) {
@@ -43,7 +49,6 @@ struct Walker::FetchOutcome {
 Walker::Walker(AppConfig app, std::unique_ptr<RoomSource> source,
                SnapshotPublisher publish, WalkerTuning tuning, Clock& clock)
     : app_(std::move(app)),
-      app_label_(std::to_string(app_.sdkappid)),
       tuning_(tuning),
       clock_(clock),
       source_(std::move(source)),
@@ -63,7 +68,7 @@ void Walker::Start() {
 
 void Walker::RequestStop() {
   // The flag first: a walk between its last check and the request sees it
-  // when the request returns, and the source's Cancel is sticky (a FetchPage
+  // when the request returns, and the source's Cancel is final (a FetchPage
   // started after it fails at once), so no interleaving loses the stop.
   stop_.Raise();
   source_->Cancel();
@@ -89,20 +94,26 @@ std::chrono::milliseconds Walker::Backoff(int attempt) {
 
 void Walker::Run() {
   Log(LogLevel::kInfo, "walker started",
-      {{"sdkappid", app_label_},
+      {{"sdkappid", app_.sdkappid},
        {"endpoint", app_.endpoint},
-       {"interval",
-        std::to_string(
-            std::chrono::duration<double>(app_.walk.interval).count()) +
-            "s"}});
+       {"interval", app_.walk.interval}});
   while (!stop_.raised()) {
     auto start = clock_.NowSteady();
     WalkOnce();
+    // A walk longer than its interval delays the next one: say so, since
+    // /metrics then serves older data than the config promises.
+    auto took = clock_.NowSteady() - start;
+    if (took > app_.walk.interval && !stop_.raised()) {
+      Log(LogLevel::kWarn, "walk took longer than its interval",
+          {{"sdkappid", app_.sdkappid},
+           {"seconds", RoundedSeconds(took)},
+           {"interval", app_.walk.interval}});
+    }
     // The next walk starts `interval` after this one started, or at once after
     // an overrun.
     if (!clock_.SleepUntil(start + app_.walk.interval, &stop_)) break;
   }
-  Log(LogLevel::kInfo, "walker stopped", {{"sdkappid", app_label_}});
+  Log(LogLevel::kInfo, "walker stopped", {{"sdkappid", app_.sdkappid}});
 }
 
 Walker::FetchOutcome Walker::FetchWithRetries(const std::string& cursor) {
@@ -142,11 +153,11 @@ Walker::FetchOutcome Walker::FetchWithRetries(const std::string& cursor) {
     // cause); only retries get a line of their own.
     if (!retry) return {std::move(result), false};
     Log(LogLevel::kWarn, "request failed, retrying",
-        {{"sdkappid", app_label_},
+        {{"sdkappid", app_.sdkappid},
          {"code", error.CodeLabel()},
          {"request_id", error.request_id},
          {"error", error.message},
-         {"attempt", std::to_string(attempt + 1)}});
+         {"attempt", attempt + 1}});
 
     ++attempt;
     stats_.Retry();
@@ -172,7 +183,7 @@ bool Walker::WalkOnce() {
     std::string why = std::string("internal error: ") + e.what();
     stats_.WalkAborted(why);
     Log(LogLevel::kError, "walk aborted by an exception",
-        {{"sdkappid", app_label_}, {"error", why}});
+        {{"sdkappid", app_.sdkappid}, {"error", why}});
     return false;
   }
 }
@@ -192,13 +203,13 @@ bool Walker::Walk() {
     stats_.WalkFailed(reason, seconds, pages, why);
     std::string cause = error != nullptr ? LikelyCause(*error) : "";
     Log(LogLevel::kError, "walk failed",
-        {{"sdkappid", app_label_},
+        {{"sdkappid", app_.sdkappid},
          {"reason", WalkFailureLabel(reason)},
          {"error", why},
          {"code", error != nullptr ? error->CodeLabel() : ""},
          {"request_id", error != nullptr ? error->request_id : ""},
          {"likely_cause", cause},
-         {"pages", std::to_string(pages)}});
+         {"pages", pages}});
     return false;
   };
 
@@ -212,7 +223,7 @@ bool Walker::Walk() {
     FetchOutcome outcome = FetchWithRetries(cursor);
     if (outcome.stopped) {
       Log(LogLevel::kInfo, "walk aborted by shutdown",
-          {{"sdkappid", app_label_}});
+          {{"sdkappid", app_.sdkappid}});
       return false;
     }
     if (!outcome.result.error.ok()) {
@@ -222,13 +233,18 @@ bool Walker::Walk() {
     }
     ++pages;
     RoomPage& page = outcome.result.page;
+    Log(LogLevel::kDebug, "page fetched",
+        {{"sdkappid", app_.sdkappid},
+         {"page", pages},
+         {"rooms", page.rooms.size()},
+         {"request_id", page.request_id}});
     for (const auto& [reason, label] : kRejectReasons) {
       const int count = page.rejected[static_cast<std::size_t>(reason)];
       if (count > 0) {
         Log(LogLevel::kWarn, "rooms rejected",
-            {{"sdkappid", app_label_},
+            {{"sdkappid", app_.sdkappid},
              {"reason", label},
-             {"count", std::to_string(count)},
+             {"count", count},
              {"request_id", page.request_id}});
       }
       stats_.RoomsRejected(reason, count);
@@ -244,7 +260,7 @@ bool Walker::Walk() {
     if (duplicates > 0) {
       stats_.RoomsRejected(RejectReason::kDuplicate, duplicates);
       Log(LogLevel::kDebug, "duplicate rooms across pages",
-          {{"sdkappid", app_label_}, {"count", std::to_string(duplicates)}});
+          {{"sdkappid", app_.sdkappid}, {"count", duplicates}});
     }
     if (page.next.empty()) break;
     if (!seen_cursors.insert(page.next).second) {
@@ -266,11 +282,12 @@ bool Walker::Walk() {
   std::size_t room_count = snapshot->rooms.size();
   if (publish_) publish_(std::move(snapshot));
   stats_.WalkCompleted(seconds, pages, completed_at);
-  Log(LogLevel::kDebug, "walk completed",
-      {{"sdkappid", app_label_},
-       {"rooms", std::to_string(room_count)},
-       {"pages", std::to_string(pages)},
-       {"seconds", std::to_string(seconds)}});
+  // At info: after errors, this line is what says the upstream recovered.
+  Log(LogLevel::kInfo, "walk completed",
+      {{"sdkappid", app_.sdkappid},
+       {"rooms", room_count},
+       {"pages", pages},
+       {"seconds", std::round(seconds * 1000) / 1000}});
   return true;
 }
 

@@ -91,7 +91,6 @@ class Walker {
   void Run();
 
   const AppConfig app_;
-  const std::string app_label_;
   const WalkerTuning tuning_;
   Clock& clock_;
   const std::unique_ptr<RoomSource> source_;  // FetchPage: walking thread
