@@ -247,9 +247,12 @@ class CurlUpstreamClient final : public UpstreamClient {
     t->request_body = std::move(body);
     t->done = std::move(done);
     t->start = SteadyClock::now();
+    std::unique_ptr<Transfer> refused;  // not queued: cancelled
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (!cancelled_ && !stopping_) {
+      if (cancelled_ || stopping_) {
+        refused = std::move(t);
+      } else {
         t->usersig = UserSigLocked();
         t->url = endpoint_ + ApiTarget(api, app_.sdkappid, app_.identifier,
                                        t->usersig,
@@ -257,8 +260,8 @@ class CurlUpstreamClient final : public UpstreamClient {
         queue_.push_back(std::move(t));
       }
     }
-    if (t) {  // not queued: cancelled
-      Fail(*t, "cancelled");
+    if (refused) {
+      Fail(*refused, "cancelled");
       return;
     }
     curl_multi_wakeup(multi_);

@@ -1023,12 +1023,16 @@ AppConfig Parser::App(const YAML::Node& node, const std::string& path,
         for (const auto& region : kRegions) {
           valid += (valid.empty() ? "" : ", ") + std::string(region.key);
         }
-        Fail(entry.Where(), key,
-             "unknown region" +
-                 (LooksLikeRegionName(written)
-                      ? " \"" + written + "\""
-                      : std::string(" (not shown: it could be a secret)")) +
-                 "; valid: " + valid + " (or give endpoint:)");
+        std::string message = "unknown region";
+        if (LooksLikeRegionName(written)) {
+          message.append(" \"").append(written).append("\"");
+        } else {
+          message += " (not shown: it could be a secret)";
+        }
+        message.append("; valid: ")
+            .append(valid)
+            .append(" (or give endpoint:)");
+        Fail(entry.Where(), key, message);
       }
       app.endpoint = *endpoint;
     } else if (name == "endpoint") {

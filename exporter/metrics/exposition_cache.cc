@@ -94,6 +94,7 @@ void ExpositionCache::Rebuild(double now) {
       return;
   }
   std::vector<const RenderedSnapshot*> parts;
+  parts.reserve(keep.size());
   for (const auto& r : keep) parts.push_back(r.get());
   auto body = std::make_shared<StaticBody>();
   body->parts = std::move(keep);

@@ -71,7 +71,7 @@ std::string GzipTrailer(const DeflatedPart& first, const DeflatedPart& second) {
   for (int i = 0; i < 4; ++i) {
     out[static_cast<std::size_t>(i)] =
         static_cast<char>((crc >> (8 * i)) & 0xFF);
-    out[static_cast<std::size_t>(4 + i)] =
+    out[4 + static_cast<std::size_t>(i)] =
         static_cast<char>((length >> (8 * i)) & 0xFF);
   }
   return out;

@@ -230,7 +230,9 @@ RenderedSnapshot RenderSnapshot(const Snapshot& snapshot,
   // sdkappid and the constant labels, which start every series of the app.
   const std::vector<ClientMetric::Label> app_labels =
       detail::AppLabels(std::to_string(snapshot.sdkappid), options.labels);
-  auto app_label = [&] { return app_labels; };
+  auto app_label = [&] {
+    return std::vector<ClientMetric::Label>(app_labels);  // a copy per series
+  };
   const int max_room_series = options.max_room_series;
 
   std::size_t room_series = snapshot.rooms.size();

@@ -575,7 +575,7 @@ class WebServer::Impl {
                                       std::exception_ptr ep) {
       std::string what = "unknown";
       try {
-        std::rethrow_exception(ep);
+        std::rethrow_exception(std::move(ep));
       } catch (const std::exception& e) {
         what = e.what();
       } catch (...) {
