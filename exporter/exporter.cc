@@ -51,7 +51,7 @@ struct Exporter::App {
   std::unique_ptr<Walker> walker;
 };
 
-Exporter::Exporter(Config config, RoomSourceFactory factory,
+Exporter::Exporter(const Config& config, RoomSourceFactory factory,
                    ConfigLoader loader, WalkerTuning tuning, Clock& clock)
     : factory_(factory ? std::move(factory) : HttpRoomSourceFactory()),
       loader_(std::move(loader)),
@@ -139,12 +139,12 @@ void Exporter::Stop() {
   for (Walker* walker : walkers) walker->Stop();
 }
 
-void Exporter::Apply(Config config) {
+void Exporter::Apply(const Config& config) {
   std::lock_guard<std::mutex> control(control_mutex_);
-  ApplyLocked(std::move(config));
+  ApplyLocked(config);
 }
 
-void Exporter::ApplyLocked(Config config) {
+void Exporter::ApplyLocked(const Config& config) {
   if (stopped_) {
     Log(LogLevel::kWarn, "config not applied: the exporter is stopping");
     return;
@@ -226,8 +226,7 @@ std::string Exporter::Reload() {
   if (!loader_) return "no config file to reload (--demo)";
   if (stopped_) return "the exporter is stopping";
   try {
-    Config config = loader_();
-    ApplyLocked(std::move(config));
+    ApplyLocked(loader_());
     return "";
   } catch (const std::exception& e) {
     {

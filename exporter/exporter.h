@@ -52,8 +52,9 @@ RoomSourceFactory HttpRoomSourceFactory();
 class Exporter final : public WebBackend {
  public:
   // REQUIRES: `clock` outlives the Exporter.
-  Exporter(Config config, RoomSourceFactory factory, ConfigLoader loader = {},
-           WalkerTuning tuning = {}, Clock& clock = RealClock());
+  Exporter(const Config& config, RoomSourceFactory factory,
+           ConfigLoader loader = {}, WalkerTuning tuning = {},
+           Clock& clock = RealClock());
   ~Exporter() override;
   Exporter(const Exporter&) = delete;
   Exporter& operator=(const Exporter&) = delete;
@@ -76,7 +77,7 @@ class Exporter final : public WebBackend {
   // Replaces the running config: walkers of removed or changed apps stop (their
   // series leave /metrics), walkers of new or changed apps start (if Start()
   // was called), unchanged ones (equal AppConfig) go on untouched.
-  void Apply(Config config);
+  void Apply(const Config& config);
 
   // The path the landing page links to (--web.telemetry-path; default
   // "/metrics").
@@ -93,7 +94,7 @@ class Exporter final : public WebBackend {
  private:
   struct App;
   std::unique_ptr<App> MakeApp(const AppConfig& config);
-  void ApplyLocked(Config config) TLE_REQUIRES(control_mutex_);
+  void ApplyLocked(const Config& config) TLE_REQUIRES(control_mutex_);
   std::vector<Walker*> Walkers() const TLE_REQUIRES(control_mutex_);
 
   const RoomSourceFactory factory_;
