@@ -275,6 +275,14 @@ class Proc:
         except OSError:
             return None
 
+    def tsan(self):
+        """Whether the binary runs under ThreadSanitizer (the tsan preset)."""
+        try:
+            with open("/proc/%d/maps" % self.p.pid) as f:
+                return "libtsan" in f.read()
+        except OSError:
+            return False
+
     def stop(self):
         if self.p.poll() is None:
             self.p.send_signal(signal.SIGTERM)
@@ -440,8 +448,11 @@ def run_case(upstream, exp, port, rss, baseline, mode, what, code, reason):
     total = (value(after, "tencent_live_api_request_duration_seconds_sum") -
              value(before, "tencent_live_api_request_duration_seconds_sum"))
     mean = total / count if count else float("nan")
-    check(peak <= baseline + RSS_BOUND_MIB, "%s: RSS peak %.1f MiB within %.1f + %d MiB"
-          % (what, peak, baseline, RSS_BOUND_MIB))
+    # TSan's allocator keeps what the exporter frees (malloc_trim does not reach it), so under
+    # the tsan preset the bound says nothing about the exporter; every other check still runs.
+    if not exp.tsan():
+        check(peak <= baseline + RSS_BOUND_MIB, "%s: RSS peak %.1f MiB within %.1f + %d MiB"
+              % (what, peak, baseline, RSS_BOUND_MIB))
     print("TIMING %-44s server-seen longest %6.3f s, exporter mean %6.3f s over %d, "
           "RSS peak %5.1f MiB, recovery %.2f s" % (what, longest, mean, int(count), peak,
                                                     recovery), flush=True)

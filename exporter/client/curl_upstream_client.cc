@@ -62,6 +62,7 @@
 
 #include "exporter/client/upstream_client.h"
 #include "exporter/client/usersig.h"
+#include "exporter/common/clock.h"
 #include "exporter/common/version.h"
 #include "exporter/decoder/room_page_decoder.h"
 
@@ -71,9 +72,7 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 std::int64_t UnixSeconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return static_cast<std::int64_t>(RealClock().NowUnix());
 }
 
 long Milliseconds(Duration d) {

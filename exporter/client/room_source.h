@@ -25,7 +25,9 @@ class RoomSource {
   virtual void RenewCredential() {}
 
   // May be called from another thread to abort a FetchPage in flight
-  // (shutdown); FetchPage then returns a kNetwork error promptly.
+  // (shutdown); FetchPage then returns a kNetwork error promptly. Final: every
+  // later FetchPage fails at once too, so a Cancel that lands just before a
+  // FetchPage starts is not lost (Walker::RequestStop relies on it).
   virtual void Cancel() {}
 };
 
