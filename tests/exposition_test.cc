@@ -345,21 +345,6 @@ TEST_CASE("max_room_series keeps the top rooms and counts the rest") {
                   "category=\"none\"} 1") != std::string::npos);
 }
 
-TEST_CASE("ValidUtf8 keeps valid text and replaces every invalid sequence") {
-  CHECK(ValidUtf8("plain") == "plain");
-  CHECK(ValidUtf8("\xe7\x9b\xb4\xf0\x9f\x8e\xa4") ==
-        "\xe7\x9b\xb4\xf0\x9f\x8e\xa4");
-  CHECK(ValidUtf8("a\xff"
-                  "b") ==
-        "a\xef\xbf\xbd"
-        "b");
-  CHECK(ValidUtf8("\xe4\xb8") == "\xef\xbf\xbd\xef\xbf\xbd");
-  CHECK(ValidUtf8("\xc0\xaf") == "\xef\xbf\xbd\xef\xbf\xbd");  // overlong
-  CHECK(ValidUtf8("\xed\xa0\x80") ==
-        "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");  // surrogate
-  CHECK(ValidUtf8(std::string("a\0b", 3)) == std::string("a\0b", 3));
-}
-
 TEST_CASE(
     "gzip of shared snapshot bytes plus per-scrape text is one valid member") {
   ExpositionCache cache;
