@@ -21,7 +21,9 @@ import urllib.request
 _SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)(?: -?\d+)?$')
 _LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*,?')
 _ESCAPE = re.compile(r'\\(.)')
-_ADDRESS = re.compile(r'address"?[=:]"?127\.0\.0\.1:(\d+)')
+# The "listening" line, logfmt or JSON (not any address=, which a flag echo could be).
+_LISTENING = re.compile(r'(?:msg=listening address=|"msg":"listening","address":")'
+                        r'127\.0\.0\.1:(\d+)')
 
 
 def unescape(value):
@@ -126,7 +128,8 @@ class Exporter:
         argv = [binary] + list(args)
         if not any(a.startswith("--web.listen-address") for a in args):
             argv.append("--web.listen-address=127.0.0.1:0")
-        self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT, env=env)
+        self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, env=env)
         self.base = None
 
     def log_text(self):
@@ -140,7 +143,7 @@ class Exporter:
 
     def wait_listening(self, timeout=20):
         def port():
-            m = _ADDRESS.search(self.log_text())
+            m = _LISTENING.search(self.log_text())
             return m and m.group(1)
         try:
             found = wait_until("the exporter's listening address", port, timeout,
