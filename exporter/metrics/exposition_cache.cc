@@ -6,13 +6,6 @@
 
 namespace tle {
 
-std::string StaticBody::Text() const {
-  std::string out;
-  out.reserve(text_size);
-  for (std::string_view piece : pieces) out.append(piece);
-  return out;
-}
-
 std::size_t ScrapeBody::size() const {
   std::size_t total = head.size() + tail.size();
   for (std::string_view piece : middle) total += piece.size();

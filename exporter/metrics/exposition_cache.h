@@ -33,8 +33,6 @@ struct StaticBody {
   std::size_t text_size = 0;
   DeflatedPart
       deflated;  // the same text as raw deflate blocks ending in a full flush
-
-  std::string Text() const;  // the pieces joined (tests)
 };
 
 // One response: head + shared static bytes + tail.
@@ -71,10 +69,10 @@ class ExpositionCache {
   // text appended.
   ScrapeBody Build(double now, const std::string& health, bool gzip);
 
-  // The current static body (for tests and benchmarks).
+ private:
+  // The current static body, rebuilt first when it has expired at `now`.
   std::shared_ptr<const StaticBody> Current(double now);
 
- private:
   struct Entry {
     std::shared_ptr<const RenderedSnapshot> rendered;
     double stale_at = 0;
