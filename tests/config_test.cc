@@ -487,29 +487,25 @@ TEST_CASE("region and endpoint", "[config]") {
         .apps[0]
         .endpoint;
   };
-  CHECK(endpoint_error("ftp://example.com") ==
-        "t.yml:5:15: apps[0].endpoint: must start with https:// (or http:// "
-        "for a local fake)");
-  CHECK(endpoint_error("example.com") ==
-        "t.yml:5:15: apps[0].endpoint: must start with https:// (or http:// "
-        "for a local fake)");
-  CHECK(endpoint_error("https://example.com/v4") ==
-        "t.yml:5:15: apps[0].endpoint: must be scheme://host[:port] with no "
-        "path, query or "
-        "fragment");
-  CHECK(endpoint_error("https://") ==
-        "t.yml:5:15: apps[0].endpoint: has an empty host");
-  CHECK(endpoint_error("https://:443") ==
-        "t.yml:5:15: apps[0].endpoint: has an empty host");
-  CHECK(endpoint_error("https://h:0") ==
-        "t.yml:5:15: apps[0].endpoint: has an invalid port (1..65535)");
-  CHECK(endpoint_error("\"https://h:\"") ==
-        "t.yml:5:15: apps[0].endpoint: has an invalid port (1..65535)");
-  CHECK(endpoint_error("https://h:65536") ==
-        "t.yml:5:15: apps[0].endpoint: has an invalid port (1..65535)");
-  CHECK(endpoint_error("https://u:p@h") ==
-        "t.yml:5:15: apps[0].endpoint: must not carry user information "
-        "(user:password@)");
+  const std::string where = "t.yml:5:15: apps[0].endpoint: ";
+  const std::string bad_port = "has an invalid port (1..65535)";
+  const std::pair<std::string, std::string> rejected[] = {
+      {"ftp://example.com",
+       "must start with https:// (or http:// for a local fake)"},
+      {"example.com", "must start with https:// (or http:// for a local fake)"},
+      {"https://example.com/v4",
+       "must be scheme://host[:port] with no path, query or fragment"},
+      {"https://", "has an empty host"},
+      {"https://:443", "has an empty host"},
+      {"https://h:0", bad_port},
+      {"\"https://h:\"", bad_port},
+      {"https://h:65536", bad_port},
+      {"https://u:p@h", "must not carry user information (user:password@)"},
+  };
+  for (const auto& [value, message] : rejected) {
+    INFO(value);
+    CHECK(endpoint_error(value) == where + message);
+  }
   CHECK(endpoint_of("https://example.com") == "https://example.com");
   CHECK(endpoint_of("https://example.com/") == "https://example.com");
   CHECK(endpoint_of("HTTPS://example.com:8443") == "https://example.com:8443");
