@@ -65,7 +65,7 @@
 #include <unordered_map>
 #include <utility>
 
-#include "exporter/client/usersig.h"
+#include "simulator/usersig_check.h"
 
 namespace tle {
 namespace {

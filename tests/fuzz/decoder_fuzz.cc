@@ -11,6 +11,7 @@
 
 #include "exporter/client/usersig.h"
 #include "exporter/decoder/room_page_decoder.h"
+#include "simulator/usersig_check.h"
 
 namespace {
 
