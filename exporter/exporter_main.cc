@@ -20,8 +20,8 @@
 #include "exporter/config/config.h"
 #include "exporter/config/web_config.h"
 #include "exporter/exporter.h"
-#include "simulator/simulator.h"
 #include "exporter/web/web_server.h"
+#include "simulator/simulator.h"
 
 namespace {
 
@@ -200,6 +200,7 @@ int main(int argc, char** argv) {
       app.identifier = options.identifier;
       app.credential.value = options.secret_key;
       app.walk.interval = std::chrono::seconds(10);
+      app.walk.top_rooms.count = 20;  // members and engagement of the top 20
       config.file = "(demo)";
       config.apps.push_back(app);
       loader = [config, reload_web_config] {

@@ -195,16 +195,16 @@ Room MakeRoom(std::int64_t number, Rng& rng) {
   return room;
 }
 
-std::string ApiPath(Api api) {
-  return std::string("/v4/live_engine_http_srv/") + Info(api).name;
+std::string ApiPath(SimApi api) {
+  return std::string("/v4/live_engine_http_srv/") + SimApiName(api);
 }
 
-std::size_t Index(Api api) { return static_cast<std::size_t>(api); }
+std::size_t Index(SimApi api) { return static_cast<std::size_t>(api); }
 
 // Faults that need a page of rooms leave get_member_list and get_room_stats
 // alone.
-bool AppliesTo(FaultKind kind, Api api) {
-  if (api == Api::kGetRoomList) return true;
+bool AppliesTo(FaultKind kind, SimApi api) {
+  if (api == SimApi::kGetRoomList) return true;
   switch (kind) {
     case FaultKind::kInvalidUtf8:
     case FaultKind::kDuplicateRoom:
@@ -422,6 +422,18 @@ constexpr const char* kHtml502 =
 
 }  // namespace
 
+const char* SimApiName(SimApi api) {
+  switch (api) {
+    case SimApi::kGetRoomList:
+      return "get_room_list";
+    case SimApi::kGetMemberList:
+      return "get_member_list";
+    case SimApi::kGetRoomStats:
+      break;
+  }
+  return "get_room_stats";
+}
+
 const char* FaultName(FaultKind kind) {
   for (const auto& f : kFaults) {
     if (f.kind == kind) return f.name;
@@ -553,7 +565,7 @@ class Simulator::Impl {
     std::lock_guard<std::mutex> lock(mu_);
     faults_[kind] = rate;
   }
-  void SetFault(Api api, FaultKind kind, FaultRate rate) {
+  void SetFault(SimApi api, FaultKind kind, FaultRate rate) {
     std::lock_guard<std::mutex> lock(mu_);
     api_faults_[Index(api)][kind] = rate;
   }
@@ -566,7 +578,7 @@ class Simulator::Impl {
     std::lock_guard<std::mutex> lock(mu_);
     return stats_;
   }
-  std::vector<Clock::time_point> Arrivals(Api api) const {
+  std::vector<Clock::time_point> Arrivals(SimApi api) const {
     std::lock_guard<std::mutex> lock(mu_);
     const auto& arrivals = arrivals_[Index(api)];
     return {arrivals.begin(), arrivals.end()};
@@ -599,20 +611,21 @@ class Simulator::Impl {
                           const std::string& first);
   std::string NewRequestId();
   // The helpers below REQUIRE: mu_ held.
-  Answer Fail(Api api, std::int64_t code);
-  json::object OkEnvelope(Api api);  // counts the OK answer
-  Answer Decide(Api api, const httplib::Request& req);
-  std::optional<Answer> CheckCaller(Api api, const httplib::Request& req);
+  Answer Fail(SimApi api, std::int64_t code);
+  json::object OkEnvelope(SimApi api);  // counts the OK answer
+  Answer Decide(SimApi api, const httplib::Request& req);
+  std::optional<Answer> CheckCaller(SimApi api, const httplib::Request& req);
   Answer RoomListAnswer(const json::object& request);
   Answer MemberListAnswer(const json::object& request);
   Answer RoomStatsAnswer(const json::object& request);
   // The answer of a fault that replaces the whole answer (an error code, a
   // 502), or nullopt when the fault changes the body instead.
-  std::optional<Answer> FaultAnswer(Api api, FaultKind fault);
-  std::optional<FaultKind> PickFault(Api api, bool has_cursor,
+  std::optional<Answer> FaultAnswer(SimApi api, FaultKind fault);
+  std::optional<FaultKind> PickFault(SimApi api, bool has_cursor,
                                      std::size_t offset, std::size_t size);
-  bool AdmitByRateLimit(Api api, Clock::time_point now);
-  void HandleApi(Api api, const httplib::Request& req, httplib::Response& res);
+  bool AdmitByRateLimit(SimApi api, Clock::time_point now);
+  void HandleApi(SimApi api, const httplib::Request& req,
+                 httplib::Response& res);
   void HandleFaults(const httplib::Request& req, httplib::Response& res);
   void HandleRooms(httplib::Response& res);
   void HandleStats(httplib::Response& res);
@@ -638,10 +651,10 @@ class Simulator::Impl {
       audience_;  // one per room of rooms_
   // Per API: arrival times of admitted calls in the last second, and of the
   // last kMaxRememberedArrivals calls.
-  std::array<std::deque<Clock::time_point>, kApis.size()> admitted_;
-  std::array<std::deque<Clock::time_point>, kApis.size()> arrivals_;
+  std::array<std::deque<Clock::time_point>, kSimApis.size()> admitted_;
+  std::array<std::deque<Clock::time_point>, kSimApis.size()> arrivals_;
   std::map<FaultKind, FaultRate> faults_;  // on every API
-  std::array<std::map<FaultKind, FaultRate>, kApis.size()> api_faults_;
+  std::array<std::map<FaultKind, FaultRate>, kSimApis.size()> api_faults_;
   SimulatorStats stats_;
 
   std::unique_ptr<httplib::Server> server_;
@@ -734,7 +747,7 @@ std::string Simulator::Impl::NewRequestId() {
   return "Id-" + HexId(rng_) + "-O-Seq-" + std::to_string(++request_seq_);
 }
 
-Simulator::Impl::Answer Simulator::Impl::Fail(Api api, std::int64_t code) {
+Simulator::Impl::Answer Simulator::Impl::Fail(SimApi api, std::int64_t code) {
   json::object o;
   o["ActionStatus"] = "FAIL";
   o["ErrorInfo"] = ErrorInfoFor(code);
@@ -747,7 +760,7 @@ Simulator::Impl::Answer Simulator::Impl::Fail(Api api, std::int64_t code) {
   return a;
 }
 
-json::object Simulator::Impl::OkEnvelope(Api api) {
+json::object Simulator::Impl::OkEnvelope(SimApi api) {
   json::object top;
   top["ActionStatus"] = "OK";
   top["ErrorInfo"] = "";
@@ -758,9 +771,9 @@ json::object Simulator::Impl::OkEnvelope(Api api) {
   return top;
 }
 
-bool Simulator::Impl::AdmitByRateLimit(Api api, Clock::time_point now) {
-  const double max_qps = api == Api::kGetRoomList ? options_.max_qps
-                         : api == Api::kGetMemberList
+bool Simulator::Impl::AdmitByRateLimit(SimApi api, Clock::time_point now) {
+  const double max_qps = api == SimApi::kGetRoomList ? options_.max_qps
+                         : api == SimApi::kGetMemberList
                              ? options_.member_list_max_qps
                              : options_.room_stats_max_qps;
   if (max_qps <= 0) return true;  // no limit
@@ -776,7 +789,7 @@ bool Simulator::Impl::AdmitByRateLimit(Api api, Clock::time_point now) {
   return true;
 }
 
-std::optional<FaultKind> Simulator::Impl::PickFault(Api api, bool has_cursor,
+std::optional<FaultKind> Simulator::Impl::PickFault(SimApi api, bool has_cursor,
                                                     std::size_t offset,
                                                     std::size_t size) {
   // Faults set for this API first, then those set for every API.
@@ -797,7 +810,7 @@ std::optional<FaultKind> Simulator::Impl::PickFault(Api api, bool has_cursor,
 }
 
 std::optional<Simulator::Impl::Answer> Simulator::Impl::FaultAnswer(
-    Api api, FaultKind fault) {
+    SimApi api, FaultKind fault) {
   switch (fault) {
     case FaultKind::kInternalError:
       return Fail(api, 100001);
@@ -820,7 +833,7 @@ std::optional<Simulator::Impl::Answer> Simulator::Impl::FaultAnswer(
   }
 }
 
-Simulator::Impl::Answer Simulator::Impl::Decide(Api api,
+Simulator::Impl::Answer Simulator::Impl::Decide(SimApi api,
                                                 const httplib::Request& req) {
   std::lock_guard<std::mutex> lock(mu_);
   const auto arrived = Clock::now();
@@ -829,10 +842,10 @@ Simulator::Impl::Answer Simulator::Impl::Decide(Api api,
   auto& arrivals = arrivals_[Index(api)];
   arrivals.push_back(arrived);
   if (arrivals.size() > kMaxRememberedArrivals) arrivals.pop_front();
-  if (api == Api::kGetRoomList) ++stats_.requests;
+  if (api == SimApi::kGetRoomList) ++stats_.requests;
   if (!AdmitByRateLimit(api, arrived)) {
     ++api_stats.rate_limited;
-    if (api == Api::kGetRoomList) ++stats_.rate_limited;
+    if (api == SimApi::kGetRoomList) ++stats_.rate_limited;
     return Fail(api, 60007);
   }
   if (std::optional<Answer> refused = CheckCaller(api, req)) return *refused;
@@ -844,18 +857,18 @@ Simulator::Impl::Answer Simulator::Impl::Decide(Api api,
     if (ec || !body.is_object()) return Fail(api, 60003);
   }
   switch (api) {
-    case Api::kGetRoomList:
+    case SimApi::kGetRoomList:
       return RoomListAnswer(body.as_object());
-    case Api::kGetMemberList:
+    case SimApi::kGetMemberList:
       return MemberListAnswer(body.as_object());
-    case Api::kGetRoomStats:
+    case SimApi::kGetRoomStats:
       break;
   }
   return RoomStatsAnswer(body.as_object());
 }
 
 std::optional<Simulator::Impl::Answer> Simulator::Impl::CheckCaller(
-    Api api, const httplib::Request& req) {
+    SimApi api, const httplib::Request& req) {
   auto param = [&req](const char* name) -> std::optional<std::string> {
     if (!req.has_param(name)) return std::nullopt;
     return req.get_param_value(name);
@@ -902,7 +915,7 @@ std::optional<Simulator::Impl::Answer> Simulator::Impl::CheckCaller(
 
 Simulator::Impl::Answer Simulator::Impl::RoomListAnswer(
     const json::object& request) {
-  constexpr Api api = Api::kGetRoomList;
+  constexpr SimApi api = SimApi::kGetRoomList;
   const auto* next = request.if_contains("Next");
   const auto* count_value = request.if_contains("Count");
   if (next == nullptr || !next->is_string() || count_value == nullptr)
@@ -1035,7 +1048,7 @@ std::string RequestRoomId(const json::object& request) {
 
 Simulator::Impl::Answer Simulator::Impl::MemberListAnswer(
     const json::object& request) {
-  constexpr Api api = Api::kGetMemberList;
+  constexpr SimApi api = SimApi::kGetMemberList;
   const std::string room_id = RequestRoomId(request);
   if (room_id.empty()) return Fail(api, 100002);
   // Cursors are "m<offset>": the members page through a list that does not
@@ -1096,7 +1109,7 @@ Simulator::Impl::Answer Simulator::Impl::MemberListAnswer(
 
 Simulator::Impl::Answer Simulator::Impl::RoomStatsAnswer(
     const json::object& request) {
-  constexpr Api api = Api::kGetRoomStats;
+  constexpr SimApi api = SimApi::kGetRoomStats;
   const std::string room_id = RequestRoomId(request);
   if (room_id.empty()) return Fail(api, 100002);
   auto it = audience_.find(room_id);
@@ -1143,7 +1156,7 @@ void Simulator::Impl::Sleep(std::chrono::milliseconds d) const {
   }
 }
 
-void Simulator::Impl::HandleApi(Api api, const httplib::Request& req,
+void Simulator::Impl::HandleApi(SimApi api, const httplib::Request& req,
                                 httplib::Response& res) {
   Answer answer = Decide(api, req);
   // Waiting happens outside the lock, on this connection's own thread.
@@ -1234,11 +1247,11 @@ void Simulator::Impl::HandleFaults(const httplib::Request& req,
       // api=NAME limits the fault to one API.
       const std::string api_name =
           req.has_param("api") ? req.get_param_value("api") : "";
-      const ApiInfo* scope = nullptr;
-      for (const ApiInfo& info : kApis) {
-        if (api_name == info.name) scope = &info;
+      std::optional<SimApi> scope;
+      for (SimApi api : kSimApis) {
+        if (api_name == SimApiName(api)) scope = api;
       }
-      if (!api_name.empty() && scope == nullptr) {
+      if (!api_name.empty() && !scope) {
         res.status = 400;
         res.set_content(
             "{\"error\":\"api=get_room_list|get_member_list|"
@@ -1246,8 +1259,8 @@ void Simulator::Impl::HandleFaults(const httplib::Request& req,
             "application/json");
         return;
       }
-      if (scope != nullptr) {
-        SetFault(scope->api, kind, rate);
+      if (scope) {
+        SetFault(*scope, kind, rate);
       } else {
         SetFault(kind, rate);
       }
@@ -1265,9 +1278,9 @@ void Simulator::Impl::HandleFaults(const httplib::Request& req,
       list.emplace_back(std::move(o));
     };
     for (const auto& [kind, rate] : faults_) add(kind, rate, nullptr);
-    for (const ApiInfo& info : kApis) {
-      for (const auto& [kind, rate] : api_faults_[Index(info.api)])
-        add(kind, rate, info.name);
+    for (SimApi api : kSimApis) {
+      for (const auto& [kind, rate] : api_faults_[Index(api)])
+        add(kind, rate, SimApiName(api));
     }
   }
   json::object top;
@@ -1292,8 +1305,8 @@ void Simulator::Impl::HandleStats(httplib::Response& res) {
     codes[std::to_string(code)] = n;
   o["answers_by_code"] = std::move(codes);
   json::object apis;
-  for (const ApiInfo& info : kApis) {
-    const SimulatorApiStats& api = stats.api(info.api);
+  for (SimApi which : kSimApis) {
+    const SimulatorApiStats& api = stats.api(which);
     json::object one;
     one["requests"] = api.requests;
     one["rate_limited"] = api.rate_limited;
@@ -1301,7 +1314,7 @@ void Simulator::Impl::HandleStats(httplib::Response& res) {
     for (const auto& [code, n] : api.answers_by_code)
       api_codes[std::to_string(code)] = n;
     one["answers_by_code"] = std::move(api_codes);
-    apis[info.name] = std::move(one);
+    apis[SimApiName(which)] = std::move(one);
   }
   o["apis"] = std::move(apis);
   res.set_content(json::serialize(o) + "\n", "application/json");
@@ -1347,10 +1360,10 @@ void Simulator::Impl::Start() {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
-  for (const ApiInfo& info : kApis) {
-    server_->Post(ApiPath(info.api),
-                  [this, api = info.api](const httplib::Request& req,
-                                         httplib::Response& res) {
+  for (SimApi which : kSimApis) {
+    server_->Post(ApiPath(which),
+                  [this, api = which](const httplib::Request& req,
+                                      httplib::Response& res) {
                     HandleApi(api, req, res);
                   });
   }
@@ -1419,7 +1432,7 @@ void Simulator::Churn() { impl_->Churn(); }
 void Simulator::SetFault(FaultKind kind, FaultRate rate) {
   impl_->SetFault(kind, rate);
 }
-void Simulator::SetFault(Api api, FaultKind kind, FaultRate rate) {
+void Simulator::SetFault(SimApi api, FaultKind kind, FaultRate rate) {
   impl_->SetFault(api, kind, rate);
 }
 void Simulator::ClearFaults() { impl_->ClearFaults(); }
@@ -1431,7 +1444,7 @@ void Simulator::SetAudience(const std::string& room_id, RoomAudience audience) {
   impl_->SetAudience(room_id, audience);
 }
 std::vector<std::chrono::steady_clock::time_point> Simulator::Arrivals(
-    Api api) const {
+    SimApi api) const {
   return impl_->Arrivals(api);
 }
 SimulatorStats Simulator::Stats() const { return impl_->Stats(); }

@@ -29,10 +29,16 @@
 #include <string>
 #include <vector>
 
-#include "exporter/client/upstream_client.h"
 #include "exporter/snapshot/room.h"
 
 namespace tle {
+
+// The calls the simulator serves (its own names: the simulator shares no code
+// with the exporter's client).
+enum class SimApi { kGetRoomList, kGetMemberList, kGetRoomStats };
+inline constexpr std::array<SimApi, 3> kSimApis = {
+    SimApi::kGetRoomList, SimApi::kGetMemberList, SimApi::kGetRoomStats};
+const char* SimApiName(SimApi api);  // "get_room_list", ...
 
 enum class FaultKind {
   kInternalError,  // ErrorCode 100001
@@ -119,9 +125,9 @@ struct SimulatorStats {
   std::uint64_t faults_injected = 0;  // over every API
   std::map<std::int64_t, std::uint64_t>
       answers_by_code;  // ErrorCode -> count (0 = OK), over every API
-  std::array<SimulatorApiStats, kApis.size()> apis;  // indexed by Api
+  std::array<SimulatorApiStats, kSimApis.size()> apis;  // indexed by SimApi
 
-  const SimulatorApiStats& api(Api which) const {
+  const SimulatorApiStats& api(SimApi which) const {
     return apis[static_cast<std::size_t>(which)];
   }
 };
@@ -161,14 +167,14 @@ class Simulator {
   // A fault on every API (faults that only make sense for get_room_list, like
   // cursor_loop, leave the other two alone), or on one API only.
   void SetFault(FaultKind kind, FaultRate rate);
-  void SetFault(Api api, FaultKind kind, FaultRate rate);
+  void SetFault(SimApi api, FaultKind kind, FaultRate rate);
   void ClearFaults();
 
   SimulatorStats Stats() const;
   // When each of the last requests to `api` arrived (up to 2^18 of them, oldest
   // first), on the steady clock: lets a test check a ceiling over every
   // one-second window.
-  std::vector<std::chrono::steady_clock::time_point> Arrivals(Api api) const;
+  std::vector<std::chrono::steady_clock::time_point> Arrivals(SimApi api) const;
 
  private:
   class Impl;
