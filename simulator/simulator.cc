@@ -1356,9 +1356,11 @@ void Simulator::Impl::Start() {
   // SO_REUSEADDR only: cpp-httplib's default also sets SO_REUSEPORT, which
   // would let a second simulator share a port that is already taken instead of
   // failing to bind.
-  server_->set_socket_options([](socket_t sock) {
+  socket_t listening = INVALID_SOCKET;
+  server_->set_socket_options([&listening](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listening = sock;
   });
   for (SimApi which : kSimApis) {
     server_->Post(ApiPath(which),
@@ -1394,6 +1396,10 @@ void Simulator::Impl::Start() {
     throw std::runtime_error("simulator: cannot bind " + options_.host + ":" +
                              std::to_string(options_.port));
   }
+  // cpp-httplib listens with a backlog of 5: a client opening more
+  // connections at once (a top-rooms round) lost the SYNs past it and waited
+  // a second for the retransmission. Listening again raises the backlog.
+  if (listening != INVALID_SOCKET) ::listen(listening, SOMAXCONN);
   server_thread_ = std::thread([this] { server_->listen_after_bind(); });
   // The socket already accepts connections; wait for the accept loop so Stop()
   // can end it.
