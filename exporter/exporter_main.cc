@@ -208,8 +208,7 @@ int main(int argc, char** argv) {
         return config;
       };
       tle::Log(tle::LogLevel::kInfo, "demo: embedded simulator started",
-               {{"endpoint", simulator->endpoint()},
-                {"rooms", std::to_string(options.rooms)}});
+               {{"endpoint", simulator->endpoint()}, {"rooms", options.rooms}});
     } else {
       std::string path = flags.config_file;
       loader = [path, reload_web_config] {
@@ -237,8 +236,9 @@ int main(int argc, char** argv) {
            {{"version", tle::kVersion},
             {"revision", tle::kRevision},
             {"config", config.file},
-            {"apps", std::to_string(config.apps.size())}});
+            {"apps", config.apps.size()}});
   tle::Exporter exporter(config, tle::HttpRoomSourceFactory(), loader);
+  exporter.SetTelemetryPath(flags.web.telemetry_path);
   tle::WebServer server(flags.web, exporter);
   web_server = &server;
   try {

@@ -84,6 +84,25 @@ TEST_CASE("a round renders the contract's families with exact values") {
   CHECK(text.find("background top-rooms round") != std::string::npos);
 }
 
+TEST_CASE(
+    "every series carries the app's constant labels right after sdkappid") {
+  RenderedTopRooms r =
+      RenderTopRooms(Sample(7), {{"env", "prod"}, {"team", "live"}});
+  const std::string text = Join(AssembleTopRooms({&r}));
+  auto samples = ParseSamples(text);
+  CHECK(samples["tencent_live_room_members{sdkappid=\"7\",env=\"prod\",team="
+                "\"live\","
+                "room_id=\"a\"}"] == 12);
+  CHECK(samples["tencent_live_top_rooms_round_duration_seconds{sdkappid=\"7\","
+                "env=\"prod\","
+                "team=\"live\"}"] == 1.25);
+  for (const auto& [series, value] : samples) {
+    INFO(series);
+    CHECK(series.find("{sdkappid=\"7\",env=\"prod\",team=\"live\"") !=
+          std::string::npos);
+  }
+}
+
 TEST_CASE("before a round completes there is no last-success series") {
   TopRoomsSnapshot s;
   s.sdkappid = 7;

@@ -44,6 +44,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <exception>
 #include <memory>
@@ -105,6 +106,13 @@ std::string_view Trim(std::string_view text) {
     text.remove_suffix(1);
   }
   return text;
+}
+
+std::string ErrnoText(int number) {
+  char buf[256] = {};
+  // GNU strerror_r may return a static string instead of filling buf.
+  const char* text = strerror_r(number, buf, sizeof(buf));
+  return text != nullptr ? std::string(text) : std::to_string(number);
 }
 
 ErrorKind KindOf(CURLcode code) {
@@ -171,7 +179,11 @@ std::size_t OnHeader(char* data, std::size_t size, std::size_t count,
   if (StartsWithNoCase(line, "http/")) {
     t->location.clear();  // a new block (after a 1xx) starts
   } else if (StartsWithNoCase(line, "location:")) {
-    t->location = UpstreamText(Trim(line.substr(9)), 200);
+    // Without its query: the operator needs the place, not the parameters.
+    std::string_view location = Trim(line.substr(9));
+    const std::size_t query = location.find('?');
+    t->location = UpstreamText(location.substr(0, query), 200);
+    if (query != std::string_view::npos) t->location += "?...";
   }
   return n;
 }
@@ -415,9 +427,11 @@ class CurlUpstreamClient final : public UpstreamClient {
     std::unique_ptr<Transfer> t = std::move(it->second);
     in_flight_.erase(it);
     long status = 0;
+    long os_errno = 0;
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
     ReturnHandle(easy);
-    ApiResponse response = Outcome(*t, code, status);
+    ApiResponse response = Outcome(*t, code, status, os_errno);
     Deliver(*t, std::move(response));
   }
 
@@ -430,7 +444,8 @@ class CurlUpstreamClient final : public UpstreamClient {
     }
   }
 
-  ApiResponse Outcome(Transfer& t, CURLcode code, long status) const {
+  ApiResponse Outcome(Transfer& t, CURLcode code, long status,
+                      long os_errno) const {
     ApiResponse response;
     response.seconds =
         std::chrono::duration<double>(SteadyClock::now() - t.start).count();
@@ -453,10 +468,22 @@ class CurlUpstreamClient final : public UpstreamClient {
                       std::to_string(kMaxHeaderBytes / 1024) + " KiB";
       return response;
     }
+    if (code == CURLE_OUT_OF_MEMORY && t.body.empty()) {
+      error.kind = ErrorKind::kDecode;
+      error.message = where + ": answer header line longer than curl accepts";
+      return response;
+    }
     if (code != CURLE_OK) {
       error.kind = KindOf(code);
       std::string reason =
           t.error[0] != '\0' ? std::string(t.error) : curl_easy_strerror(code);
+      // curl 7.88 names the errno only in its verbose output: add its text
+      // ("Connection refused", "No route to host") when curl has one.
+      if (os_errno != 0) {
+        const std::string os_text = ErrnoText(static_cast<int>(os_errno));
+        if (reason.find(os_text) == std::string::npos)
+          reason += " (" + os_text + ")";
+      }
       error.message = where + ": " + Scrub(UpstreamText(reason, 512), t);
       if (error.kind == ErrorKind::kTimeout) {
         error.message +=
@@ -490,18 +517,20 @@ class CurlUpstreamClient final : public UpstreamClient {
     return response;
   }
 
-  // Removes the UserSig (and anything after "usersig=") from a message.
+  // Removes the UserSig from a message, and any query that names one (from
+  // "?" on, or from the word on when there is no "?" before it).
   static std::string Scrub(std::string text, const Transfer& t) {
     if (!t.usersig.empty()) {
       for (std::size_t at = text.find(t.usersig); at != std::string::npos;
            at = text.find(t.usersig, at)) {
-        text.replace(at, t.usersig.size(), "<usersig>");
+        text.replace(at, t.usersig.size(), "<removed>");
       }
     }
-    for (std::size_t i = 0; i + 8 <= text.size(); ++i) {
-      if (StartsWithNoCase(std::string_view(text).substr(i), "usersig=")) {
-        text.resize(i + 8);
-        text += "<removed>";
+    for (std::size_t i = 0; i + 7 <= text.size(); ++i) {
+      if (StartsWithNoCase(std::string_view(text).substr(i), "usersig")) {
+        const std::size_t query = text.rfind('?', i);
+        text.resize(query != std::string::npos ? query : i);
+        text += "<query removed>";
         break;
       }
     }

@@ -87,46 +87,48 @@ ClientMetric Sample(std::vector<ClientMetric::Label> labels, MetricType type,
 
 }  // namespace
 
-RenderedTopRooms RenderTopRooms(const TopRoomsSnapshot& snapshot) {
+RenderedTopRooms RenderTopRooms(
+    const TopRoomsSnapshot& snapshot,
+    const std::vector<std::pair<std::string, std::string>>& labels) {
   RenderedTopRooms out;
   out.sdkappid = snapshot.sdkappid;
-  const std::string app = std::to_string(snapshot.sdkappid);
+  const std::vector<ClientMetric::Label> app_labels =
+      detail::AppLabels(std::to_string(snapshot.sdkappid), labels);
   std::array<MetricFamily, kTopRoomsFamilyCount> families;
   for (std::size_t f = 0; f < kFamilies.size(); ++f) {
     families[f].name = kFamilies[f].name;
     families[f].type = kFamilies[f].type;
   }
-  auto add = [&](std::size_t family, std::vector<ClientMetric::Label> labels,
+  auto add = [&](std::size_t family, std::vector<ClientMetric::Label> series,
                  double value) {
     families[family].metric.push_back(
-        Sample(std::move(labels), kFamilies[family].type, value));
+        Sample(std::move(series), kFamilies[family].type, value));
   };
   std::unordered_set<std::string> seen;
   for (const TopRoom& room : snapshot.rooms) {
     std::string room_id = ValidUtf8(room.room_id);
     if (!seen.insert(room_id).second) continue;
-    auto labels = [&] {
-      return std::vector<ClientMetric::Label>{
-          detail::MakeLabel("sdkappid", app),
-          detail::MakeLabel("room_id", room_id)};
+    auto room_labels = [&] {
+      std::vector<ClientMetric::Label> series = app_labels;
+      series.push_back(detail::MakeLabel("room_id", room_id));
+      return series;
     };
-    if (room.members)
-      add(kMembers, labels(), static_cast<double>(*room.members));
+    if (room.members) {
+      add(kMembers, room_labels(), static_cast<double>(*room.members));
+    }
     if (room.totals) {
       const RoomTotals& t = *room.totals;
-      add(kViewers, labels(), static_cast<double>(t.viewers));
-      add(kGifts, labels(), static_cast<double>(t.gifts));
-      add(kGiftCoins, labels(), static_cast<double>(t.gift_coins));
-      add(kGiftSenders, labels(), static_cast<double>(t.gift_senders));
-      add(kLikes, labels(), static_cast<double>(t.likes));
-      add(kMessages, labels(), static_cast<double>(t.messages));
+      add(kViewers, room_labels(), static_cast<double>(t.viewers));
+      add(kGifts, room_labels(), static_cast<double>(t.gifts));
+      add(kGiftCoins, room_labels(), static_cast<double>(t.gift_coins));
+      add(kGiftSenders, room_labels(), static_cast<double>(t.gift_senders));
+      add(kLikes, room_labels(), static_cast<double>(t.likes));
+      add(kMessages, room_labels(), static_cast<double>(t.messages));
     }
   }
-  add(kRoundDuration, {detail::MakeLabel("sdkappid", app)},
-      snapshot.round_seconds);
+  add(kRoundDuration, app_labels, snapshot.round_seconds);
   if (snapshot.last_success_timestamp > 0) {
-    add(kLastSuccess, {detail::MakeLabel("sdkappid", app)},
-        snapshot.last_success_timestamp);
+    add(kLastSuccess, app_labels, snapshot.last_success_timestamp);
   }
   for (std::size_t f = 0; f < families.size(); ++f) {
     out.series += families[f].metric.size();

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "exporter/snapshot/top_rooms_snapshot.h"
@@ -27,9 +28,13 @@ struct RenderedTopRooms {
       samples;  // sample lines only, per family
 };
 
-// Room ids are made valid UTF-8 as for the walk's series; a repaired id that
-// equals another keeps only the first (most viewed) room.
-RenderedTopRooms RenderTopRooms(const TopRoomsSnapshot& snapshot);
+// Every series starts with sdkappid and the app's constant labels
+// (AppConfig::labels), like the walk's. Room ids are made valid UTF-8 as for
+// the walk's series; a repaired id that equals another keeps only the first
+// (most viewed) room.
+RenderedTopRooms RenderTopRooms(
+    const TopRoomsSnapshot& snapshot,
+    const std::vector<std::pair<std::string, std::string>>& labels = {});
 
 // HELP/TYPE of each family followed by every app's sample lines for it, as
 // pieces pointing into `apps` and into static header text (valid while `apps`

@@ -393,12 +393,12 @@ class WebServer::Impl {
     Log(LogLevel::kInfo, "listening",
         {{"address", host + ":" + std::to_string(port_)},
          {"telemetry_path", options_.telemetry_path},
-         {"tls", tls_ ? "true" : "false"},
+         {"tls", tls_},
          {"client_auth_type",
           security->tls
               ? ClientAuthTypeName(security->tls->config().client_auth_type)
               : ""},
-         {"basic_auth_users", std::to_string(security->users)}});
+         {"basic_auth_users", security->users}});
     return port_;
   }
 
@@ -420,7 +420,7 @@ class WebServer::Impl {
     SetSecurity(security);
     Log(LogLevel::kInfo, "web config reloaded",
         {{"file", options_.web_config_file},
-         {"basic_auth_users", std::to_string(security->users)}});
+         {"basic_auth_users", security->users}});
   }
 
  private:
