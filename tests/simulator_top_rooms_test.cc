@@ -373,7 +373,8 @@ TEST_CASE("the control endpoints know the APIs", "[simulator]") {
   auto stats = call.client().Get("/-/sim/stats");
   REQUIRE(stats);
   json::value s = json::parse(stats->body);
-  CHECK(s.at("apis").at("get_member_list").at("requests").to_number<int>() == 1);
+  CHECK(s.at("apis").at("get_member_list").at("requests").to_number<int>() ==
+        1);
   CHECK(s.at("apis").at("get_room_stats").at("requests").to_number<int>() == 0);
   CHECK(SimApiName(SimApi::kGetRoomStats) == std::string("get_room_stats"));
 }

@@ -1,13 +1,14 @@
 // Tests for the top rooms' decoders: get_member_list / get_room_stats answer
 // text -> MemberCount / the six totals, or FetchError; and their request
 // bodies. Fixtures: tests/fixtures/answers/ (the vendor's sample answers).
-#include "exporter/decoder/room_page_decoder.h"
 #include "exporter/decoder/top_rooms_decoder.h"
 
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <iterator>
 #include <string>
+
+#include "exporter/decoder/room_page_decoder.h"
 
 namespace tle {
 namespace {
