@@ -287,6 +287,35 @@ TEST_CASE("top rooms: rounds go on while the walk is stuck on a slow answer",
   CheckExact(stack, 5);
 }
 
+TEST_CASE("top rooms: a reload turns them on and off", "[integration]") {
+  AppConfig app;
+  Stack stack(30, 0, {}, [&](AppConfig& a) {
+    a.walk.interval = 200ms;
+    app = a;
+  });
+  REQUIRE(WaitFor([&] { return stack.exporter->Ready(); }));
+  app.walk.top_rooms.count = 4;
+  Config on;
+  on.apps.push_back(app);
+  stack.exporter->Apply(on);  // the app's walker restarts, and its rounds start
+  REQUIRE(stack.WaitForFreshRound());
+  CheckExact(stack, 4);
+  app.walk.top_rooms.count = 0;
+  Config off;
+  off.apps.push_back(app);
+  stack.exporter->Apply(off);
+  const std::string text = stack.Metrics();
+  CHECK(text.find("tencent_live_room_members") == std::string::npos);
+  CHECK(text.find("tencent_live_top_rooms_") == std::string::npos);
+  const auto calls = stack.sim->Stats().api(SimApi::kGetRoomStats).requests;
+  // Longer than a round interval (1 s): eight walks of 200 ms.
+  const double walks = SumOf(stack.Samples(), "tencent_live_walks_total");
+  REQUIRE(WaitFor([&] {
+    return SumOf(stack.Samples(), "tencent_live_walks_total") >= walks + 8;
+  }));
+  CHECK(stack.sim->Stats().api(SimApi::kGetRoomStats).requests == calls);
+}
+
 TEST_CASE("top rooms are off by default: no call at all", "[integration]") {
   Stack stack(30, 0, {}, [](AppConfig& app) { app.walk.interval = 200ms; });
   REQUIRE(WaitFor(
