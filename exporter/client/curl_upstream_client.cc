@@ -35,6 +35,9 @@
 //   for timeouts and the ca_file (or "system CA store") for TLS failures. The
 //   URL's query (with the UserSig) is never part of one: curl's messages name
 //   host and port only, and any text holding the UserSig is scrubbed anyway.
+// - Name lookups run on curl's resolver threads and count against the same
+//   deadline; CURLOPT_QUICK_EXIT lets a request end without joining a lookup
+//   that is still blocked in getaddrinfo (the thread finishes by itself).
 // - Cancel is final: what is queued or in flight fails at once with kNetwork
 //   "cancelled", and so does every later Send.
 #include <curl/curl.h>
@@ -383,6 +386,10 @@ class CurlUpstreamClient final : public UpstreamClient {
     curl_easy_setopt(easy, CURLOPT_PRIVATE, t.get());
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->error);
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    // A request that ends (deadline, Cancel) while its name lookup still runs
+    // detaches the resolver thread instead of waiting for getaddrinfo: without
+    // this, one hanging DNS lookup would stall every request of the I/O thread.
+    curl_easy_setopt(easy, CURLOPT_QUICK_EXIT, 1L);
     curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, long{CURL_HTTP_VERSION_1_1});
     curl_easy_setopt(easy, CURLOPT_POST, 1L);
