@@ -96,6 +96,24 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("ErrorInfo and RequestId are capped, valid UTF-8 text") {
+  const std::string body =
+      R"({"ActionStatus":"FAIL","ErrorCode":100001,"ErrorInfo":")" +
+      std::string(1000, 'e') + "\xff\\u0001" + R"(","RequestId":")" +
+      std::string(500, 'r') + R"("})";
+  MemberCountResult r = DecodeMemberList(body);
+  CHECK(r.error.code == 100001);
+  CHECK(r.error.message.size() <= kMaxErrorInfoBytes);
+  CHECK(r.error.request_id.size() <= kMaxRequestIdBytes);
+  CHECK(UpstreamText(r.error.message, kMaxErrorInfoBytes) == r.error.message);
+  RoomStatsResult bad =
+      DecodeRoomStats(R"({"ActionStatus":"FAIL","ErrorCode":100002,)"
+                      R"("ErrorInfo":"bad \u0007 þ"})");
+  CHECK(bad.error.message.find('\x07') == std::string::npos);
+  CHECK(UpstreamText(bad.error.message, kMaxErrorInfoBytes) ==
+        bad.error.message);
+}
+
 TEST_CASE("MemberCount must be a count") {
   CHECK(DecodeMemberList(Ok(R"({"MemberCount":0})")).member_count == 0);
   CHECK(DecodeMemberList(Ok(R"({"MemberCount":"17"})")).member_count == 17);

@@ -67,7 +67,7 @@ std::optional<std::string> RepairLoneSurrogates(std::string_view body) {
 // `"RequestId":"..."` in the text, if it is short plain text; else "".
 std::string SalvageRequestId(std::string_view body) {
   constexpr std::string_view kKey = "\"RequestId\"";
-  constexpr std::size_t kMaxLength = 128;
+  constexpr std::size_t kMaxLength = kMaxRequestIdBytes;
   std::size_t at = body.find(kKey);
   if (at == std::string_view::npos) return std::string();
   std::size_t i = at + kKey.size();
@@ -92,10 +92,15 @@ std::string SalvageRequestId(std::string_view body) {
   return std::string();
 }
 
-std::string StringField(const json::object& obj, std::string_view key) {
+// A string field of the envelope through UpstreamText (capped, valid UTF-8,
+// no control characters: it goes into log lines); "" when missing.
+std::string StringField(const json::object& obj, std::string_view key,
+                        std::size_t max_bytes) {
   const json::value* v = obj.if_contains(key);
   if (v == nullptr || !v->is_string()) return std::string();
-  return std::string(v->get_string().data(), v->get_string().size());
+  return UpstreamText(
+      std::string_view(v->get_string().data(), v->get_string().size()),
+      max_bytes);
 }
 
 void CheckEnvelope(Envelope& out) {
@@ -104,7 +109,7 @@ void CheckEnvelope(Envelope& out) {
     out.error = DecodeError("answer is not a JSON object");
     return;
   }
-  out.request_id = StringField(*top, "RequestId");
+  out.request_id = StringField(*top, "RequestId", kMaxRequestIdBytes);
   std::int64_t code = 0;
   if (const json::value* ec = top->if_contains("ErrorCode"); ec != nullptr) {
     const std::optional<std::int64_t> n = ToInteger(*ec);
@@ -117,14 +122,14 @@ void CheckEnvelope(Envelope& out) {
   if (code != 0) {
     out.error.kind = ErrorKind::kApi;
     out.error.code = code;
-    out.error.message = StringField(*top, "ErrorInfo");
+    out.error.message = StringField(*top, "ErrorInfo", kMaxErrorInfoBytes);
     out.error.request_id = out.request_id;
     return;
   }
   const json::value* status = top->if_contains("ActionStatus");
   if (status == nullptr || !status->is_string() ||
       status->get_string() != "OK") {
-    const std::string info = StringField(*top, "ErrorInfo");
+    const std::string info = StringField(*top, "ErrorInfo", kMaxErrorInfoBytes);
     out.error = DecodeError("ActionStatus is not OK but ErrorCode is 0" +
                                 (info.empty() ? "" : ": " + info),
                             out.request_id);

@@ -2,11 +2,12 @@
 // shares (ActionStatus, ErrorCode, ErrorInfo, RequestId, Response), parsed with
 // Boost.JSON.
 //
-// Used by top_rooms_decoder.cc. room_page_decoder.cc has its own copy of these
-// rules (written first; it was being changed on another branch when this one
-// was added) and can move onto this header without changing behaviour: the
-// rules are the ones listed at the top of room_page_decoder.cc under
-// "Envelope". Pure functions; safe to call from any thread.
+// Used by top_rooms_decoder.cc. The rules are those listed at the top of
+// room_page_decoder.cc under "Envelope" (ErrorInfo and RequestId through
+// UpstreamText at the same caps); room_page_decoder.cc keeps its own copy
+// (it was being changed on another branch when this one was written) and can
+// move onto this header without changing behaviour. Pure functions; safe to
+// call from any thread.
 #pragma once
 
 #include <boost/json.hpp>
