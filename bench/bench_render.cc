@@ -19,7 +19,7 @@
 
 #include "exporter/metrics/gzip.h"
 #include "exporter/metrics/snapshot_exposition.h"
-#include "exporter/simulator/simulator.h"
+#include "simulator/simulator.h"
 #include "exporter/snapshot/snapshot.h"
 
 namespace {

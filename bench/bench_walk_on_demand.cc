@@ -28,7 +28,7 @@
 #include "exporter/common/log.h"
 #include "exporter/exporter.h"
 #include "exporter/metrics/snapshot_exposition.h"
-#include "exporter/simulator/simulator.h"
+#include "simulator/simulator.h"
 #include "exporter/walker/rate_limiter.h"
 #include "exporter/web/web_server.h"
 

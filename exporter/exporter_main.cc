@@ -20,7 +20,7 @@
 #include "exporter/config/config.h"
 #include "exporter/config/web_config.h"
 #include "exporter/exporter.h"
-#include "exporter/simulator/simulator.h"
+#include "simulator/simulator.h"
 #include "exporter/web/web_server.h"
 
 namespace {

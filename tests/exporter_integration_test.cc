@@ -7,7 +7,7 @@
 #include <set>
 
 #include "exporter/exporter.h"
-#include "exporter/simulator/simulator.h"
+#include "simulator/simulator.h"
 #include "exporter/web/web_server.h"
 #include "tests/support/metrics_text.h"
 

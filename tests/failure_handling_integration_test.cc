@@ -26,7 +26,7 @@
 #include "exporter/common/log.h"
 #include "exporter/decoder/room_page_decoder.h"
 #include "exporter/exporter.h"
-#include "exporter/simulator/simulator.h"
+#include "simulator/simulator.h"
 
 namespace tle {
 namespace {

@@ -2,7 +2,7 @@
 // codes, rate limit, room changes, every fault kind, the control endpoints and
 // HTTPS.
 
-#include "exporter/simulator/simulator.h"
+#include "simulator/simulator.h"
 
 #include <httplib.h>
 

@@ -7,6 +7,7 @@
 
 #include "exporter/config/config.h"
 
+#include <sys/stat.h>
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
@@ -19,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <iomanip>
 #include <limits>
 #include <locale>
 #include <map>
@@ -38,10 +40,59 @@ constexpr std::size_t kMaxConfigBytes = std::size_t{1} << 20;   // 1 MiB
 constexpr std::size_t kMaxSecretBytes = std::size_t{64} << 10;  // 64 KiB
 constexpr std::size_t kMaxKeyChars =
     64;  // longer key names are cut in messages
-constexpr double kApiQpsLimit = 10;
-// Long enough for any sane setting, short enough that now() + d never overflows
-// a nanosecond clock.
-constexpr Duration kMaxDuration = std::chrono::hours(24 * 365 * 100);
+constexpr std::size_t kMaxCaFileBytes = std::size_t{16} << 20;  // 16 MiB
+
+// The ranges of every numeric key (README "Configuration" lists them too).
+// They keep each value far from an integer or duration overflow and from huge
+// allocations (a rate limiter keeps one slot per call/s).
+constexpr double kMinQps = 0.001;
+constexpr double kMaxQpsAllowed = 1000;   // any API, with allow_qps_above_limit
+constexpr double kRoomListQpsLimit = 10;  // get_room_list, the API's own
+constexpr double kMemberListQpsLimit = 200;        // get_member_list
+constexpr double kRoomStatsQpsLimit = 100;         // get_room_stats
+constexpr std::int64_t kMaxSdkAppId = 4294967295;  // a uint32 on the wire
+constexpr std::int64_t kMaxPages = 1000000;
+constexpr std::int64_t kMaxRoomSeries = 1000000;
+constexpr std::int64_t kMaxTopRooms = 10000;
+constexpr std::int64_t kMaxConcurrency = 256;
+constexpr std::size_t kMaxNames = 10000;    // entries of one names map
+constexpr std::size_t kMaxNameBytes = 128;  // one name, in UTF-8 bytes
+constexpr std::size_t kMaxLabels = 32;      // constant labels of one app
+constexpr std::size_t kMaxLabelNameBytes = 64;
+constexpr std::size_t kMaxLabelValueBytes = 256;
+
+using std::chrono::hours;
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+constexpr Duration kMinInterval = seconds(1);
+constexpr Duration kMaxInterval = hours(24);
+constexpr Duration kMinRequestTimeout = milliseconds(100);
+constexpr Duration kMaxRequestTimeout = minutes(10);
+constexpr Duration kMaxStaleAfter = hours(24 * 30);
+constexpr Duration kMinUserSigTtl = minutes(1);
+constexpr Duration kMaxUserSigTtl = hours(24 * 180);
+
+// The exporter's own label names: a constant label may not take one.
+constexpr std::string_view kReservedLabels[] = {"sdkappid",
+                                                "room_id",
+                                                "room_name",
+                                                "owner_account",
+                                                "cover_url",
+                                                "categories",
+                                                "category",
+                                                "category_names",
+                                                "category_name",
+                                                "activity_status",
+                                                "activity_status_name",
+                                                "api",
+                                                "code",
+                                                "reason",
+                                                "version",
+                                                "revision",
+                                                "le",
+                                                "instance",
+                                                "job"};
 
 struct RegionHost {
   std::string_view key;
@@ -59,15 +110,27 @@ constexpr RegionHost kRegions[] = {
 };
 
 constexpr std::string_view kTopKeys[] = {"defaults", "apps"};
-constexpr std::string_view kWalkKeys[] = {
-    "interval",   "request_timeout",       "page_size",
-    "max_qps",    "allow_qps_above_limit", "max_retries",
-    "max_pages",  "max_room_series",       "stale_after",
-    "usersig_ttl"};
+constexpr std::string_view kWalkKeys[] = {"interval",
+                                          "request_timeout",
+                                          "page_size",
+                                          "max_qps",
+                                          "allow_qps_above_limit",
+                                          "max_retries",
+                                          "max_pages",
+                                          "max_room_series",
+                                          "stale_after",
+                                          "usersig_ttl",
+                                          "top_rooms",
+                                          "category_names",
+                                          "activity_status_names"};
+constexpr std::string_view kTopRoomsKeys[] = {
+    "count",           "interval",       "members",    "stats",
+    "member_list_qps", "room_stats_qps", "concurrency"};
 constexpr std::string_view kAppOnlyKeys[] = {
     "sdkappid",   "region",          "endpoint",
     "identifier", "secret_key_file", "secret_key_env",
-    "usersig",    "ca_file",         "insecure_skip_verify"};
+    "usersig",    "ca_file",         "insecure_skip_verify",
+    "labels"};
 
 std::size_t EditDistance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
@@ -129,8 +192,136 @@ bool LooksLikeInt(std::string_view text) {
 std::string FormatNumber(double value) {
   std::ostringstream out;
   out.imbue(std::locale::classic());
-  out << value;
+  out << std::setprecision(12) << value;
   return out.str();
+}
+
+// A duration as the config writes it: "1h30m", "250ms", "0s".
+std::string FormatDuration(Duration value) {
+  std::int64_t ms = value.count();
+  if (ms == 0) return "0s";
+  struct Unit {
+    const char* suffix;
+    std::int64_t ms;
+  };
+  static constexpr Unit kUnits[] = {{"d", 24LL * 3600 * 1000},
+                                    {"h", 3600LL * 1000},
+                                    {"m", 60LL * 1000},
+                                    {"s", 1000},
+                                    {"ms", 1}};
+  std::string out;
+  for (const Unit& unit : kUnits) {
+    // Days only from 2d on: "24h" and "36h" read better than "1d", "1d12h".
+    if (unit.suffix[0] == 'd' && ms < 2 * unit.ms) continue;
+    if (ms >= unit.ms) {
+      out += std::to_string(ms / unit.ms) + unit.suffix;
+      ms %= unit.ms;
+    }
+  }
+  return out;
+}
+
+// Well-formed UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
+bool ValidUtf8(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    std::size_t length = 0;
+    std::uint32_t code = 0;
+    if (lead < 0x80) {
+      ++i;
+      continue;
+    } else if (lead >= 0xc2 && lead <= 0xdf) {
+      length = 2;
+      code = lead & 0x1fU;
+    } else if (lead >= 0xe0 && lead <= 0xef) {
+      length = 3;
+      code = lead & 0x0fU;
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+      length = 4;
+      code = lead & 0x07U;
+    } else {
+      return false;
+    }
+    if (i + length > text.size()) return false;
+    for (std::size_t k = 1; k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xc0U) != 0x80) return false;
+      code = (code << 6) | (next & 0x3fU);
+    }
+    if ((length == 3 && code < 0x800) || (length == 4 && code < 0x10000) ||
+        (code >= 0xd800 && code <= 0xdfff) || code > 0x10ffff) {
+      return false;
+    }
+    i += length;
+  }
+  return true;
+}
+
+bool HasControl(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte < 0x20 || byte == 0x7f;
+  });
+}
+
+// [a-zA-Z_][a-zA-Z0-9_]*, Prometheus' rule for label names.
+bool IsLabelName(std::string_view name) {
+  if (name.empty()) return false;
+  const auto letter = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+  };
+  if (!letter(name.front())) return false;
+  return std::all_of(name.begin(), name.end(), [&](char c) {
+    return letter(c) || (c >= '0' && c <= '9');
+  });
+}
+
+// True when `text` reads like an environment variable name ([A-Z_][A-Z0-9_]*,
+// at most 40 characters), so a message may repeat it. Anything else could be a
+// secret pasted into the wrong key and is never echoed.
+bool LooksLikeEnvName(std::string_view text) {
+  if (text.empty() || text.size() > 40) return false;
+  if (!(text.front() == '_' || (text.front() >= 'A' && text.front() <= 'Z')))
+    return false;
+  return std::all_of(text.begin(), text.end(), [](char c) {
+    return c == '_' || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  });
+}
+
+// True when `text` reads like a file path (has a "/" or a "."), so a message
+// may repeat it. A secret key or a UserSig has neither, and is never echoed.
+bool LooksLikePath(std::string_view text) {
+  return text.find_first_of("/.") != std::string_view::npos;
+}
+
+// True when `text` could be a misspelt region name (letters, "-", "_" and
+// spaces, at most 24 characters), so a message may repeat it.
+bool LooksLikeRegionName(std::string_view text) {
+  return !text.empty() && text.size() <= 24 &&
+         std::all_of(text.begin(), text.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                  c == '-' || c == '_' || c == ' ';
+         });
+}
+
+std::string Lowercase(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// Cuts leading and trailing whitespace (a key file's newline, an environment
+// value's stray spaces).
+void TrimWhitespace(std::string* text) {
+  const auto space = [](char c) {
+    return std::isspace(static_cast<unsigned char>(c)) != 0;
+  };
+  while (!text->empty() && space(text->back())) text->pop_back();
+  const auto first = std::find_if_not(text->begin(), text->end(), space);
+  text->erase(text->begin(), first);
 }
 
 // Validates `https://host[:port]` / `http://host[:port]` (one trailing "/"
@@ -229,6 +420,16 @@ struct Entry {
   }
 };
 
+// Where the value of one walk setting came from, so a check that combines
+// settings (stale_after against interval) can point at the one to change.
+struct Origin {
+  YAML::Mark mark;
+  std::string key;  // "defaults.interval", "apps[0].top_rooms.count"
+};
+// By setting name: "interval", "top_rooms.count", ...; a setting left at its
+// built-in default has no entry.
+using Origins = std::map<std::string, Origin>;
+
 // One parse: the file name for messages and helpers that read typed values off
 // nodes.
 class Parser {
@@ -238,8 +439,7 @@ class Parser {
 
   [[noreturn]] void Fail(const YAML::Mark& mark, const std::string& key,
                          const std::string& message) const {
-    throw ConfigError(
-        detail::PositionedMessage(file_, mark.line, mark.column, key, message));
+    throw ConfigError(Message(mark, key, message));
   }
   [[noreturn]] void Fail(const YAML::Node& node, const std::string& key,
                          const std::string& message) const {
@@ -249,28 +449,58 @@ class Parser {
   Config Parse(std::string_view text);
 
  private:
+  std::string Message(const YAML::Mark& mark, const std::string& key,
+                      const std::string& message) const {
+    return detail::PositionedMessage(file_, mark.line, mark.column, key,
+                                     message);
+  }
   // The keys of one map in file order, with duplicate and non-scalar keys
   // refused.
   std::vector<Entry> Entries(const YAML::Node& map,
                              const std::string& path) const;
   [[noreturn]] void UnknownKey(const YAML::Node& key_node,
                                const std::string& key_path,
-                               const std::string& key, bool in_app,
+                               const std::string& key,
+                               const std::vector<std::string_view>& known,
                                bool in_defaults) const;
 
   std::int64_t Int(const Entry& entry, const std::string& key, std::int64_t min,
                    std::int64_t max) const;
-  double Number(const Entry& entry, const std::string& key) const;
+  double Number(const Entry& entry, const std::string& key, double min,
+                double max) const;
   bool Bool(const Entry& entry, const std::string& key) const;
   Duration DurationValue(const Entry& entry, const std::string& key,
-                         Duration min) const;
+                         Duration min, Duration max) const;
   std::string String(const Entry& entry, const std::string& key) const;
+  // A name or label value: a non-empty string of valid UTF-8 without control
+  // characters, at most `max_bytes` long.
+  std::string Text(const Entry& entry, const std::string& key,
+                   std::size_t max_bytes) const;
 
   // Applies one walk key; false when `name` is not a walk key.
-  bool WalkKey(const std::string& name, const Entry& value,
-               const std::string& key, WalkSettings* walk) const;
+  bool WalkKey(const std::string& name, const Entry& entry,
+               const std::string& key, WalkSettings* walk,
+               Origins* origins) const;
+  void TopRooms(const Entry& entry, const std::string& key,
+                TopRoomsSettings* top, Origins* origins) const;
+  void Names(const Entry& entry, const std::string& key,
+             std::map<std::int64_t, std::string>* names) const;
+  std::vector<std::pair<std::string, std::string>> Labels(
+      const Entry& entry, const std::string& key) const;
+  // The checks that combine settings, on the settings one app ends up with
+  // (defaults alone are not checked: an app may fix what they leave open).
+  // `scope` and `scope_mark` stand in for a setting that kept its built-in
+  // default.
+  void CheckWalk(const WalkSettings& walk, const Origins& origins,
+                 const std::string& scope, const YAML::Mark& scope_mark) const;
   AppConfig App(const YAML::Node& node, const std::string& path,
-                const WalkSettings& defaults, YAML::Mark* sdkappid_mark) const;
+                const WalkSettings& defaults, const Origins& default_origins,
+                YAML::Mark* sdkappid_mark,
+                std::vector<std::string>* warnings) const;
+  Credential ReadCredential(const Entry& credential, const std::string& key,
+                            std::vector<std::string>* warnings) const;
+  void CheckCaFile(const Entry& entry, const std::string& key,
+                   const std::string& path) const;
   std::string ResolvePath(const std::string& path) const;
 
   std::string file_;
@@ -295,20 +525,14 @@ std::vector<Entry> Parser::Entries(const YAML::Node& map,
 }
 
 void Parser::UnknownKey(const YAML::Node& key_node, const std::string& key_path,
-                        const std::string& key, bool in_app,
+                        const std::string& key,
+                        const std::vector<std::string_view>& known,
                         bool in_defaults) const {
   if (in_defaults && std::find(std::begin(kAppOnlyKeys), std::end(kAppOnlyKeys),
                                key) != std::end(kAppOnlyKeys)) {
     Fail(key_node, key_path,
          "unknown key in defaults; " + key + " can only be set per app");
   }
-  std::vector<std::string_view> known;
-  if (in_app || in_defaults)
-    known.insert(known.end(), std::begin(kWalkKeys), std::end(kWalkKeys));
-  if (in_app)
-    known.insert(known.end(), std::begin(kAppOnlyKeys), std::end(kAppOnlyKeys));
-  if (!in_app && !in_defaults)
-    known.assign(std::begin(kTopKeys), std::end(kTopKeys));
   std::string_view best;
   std::size_t best_distance = 3;  // suggest only close misspellings
   if (key.size() <= 64) {
@@ -332,39 +556,43 @@ std::int64_t Parser::Int(const Entry& entry, const std::string& key,
     Fail(entry.Where(), key, "must be an integer, got " + Describe(node));
   }
   const auto value = ParseInt(node.Scalar());
-  const bool unbounded = max >= std::numeric_limits<int>::max();
   if (!value || *value < min || *value > max) {
-    const std::string got =
-        value ? std::to_string(*value) : std::string("a number out of range");
-    if (!unbounded) {
-      Fail(entry.Where(), key,
-           "must be between " + std::to_string(min) + " and " +
-               std::to_string(max) + ", got " + got);
-    }
-    if (value && *value < min) {
-      Fail(entry.Where(), key,
-           "must be at least " + std::to_string(min) + ", got " + got);
-    }
     Fail(entry.Where(), key,
-         "is too large (at most " + std::to_string(max) + ")");
+         "must be between " + std::to_string(min) + " and " +
+             std::to_string(max) + ", got " +
+             (value ? std::to_string(*value)
+                    : std::string("a number out of range")));
   }
   return *value;
 }
 
-double Parser::Number(const Entry& entry, const std::string& key) const {
+double Parser::Number(const Entry& entry, const std::string& key, double min,
+                      double max) const {
   const YAML::Node& node = entry.value;
   double value = 0;
   bool ok = IsPlain(node);
+  bool out_of_range = false;
+  std::string_view text;
   if (ok) {
-    std::string_view text = node.Scalar();
+    text = node.Scalar();
     if (!text.empty() && text.front() == '+') text.remove_prefix(1);
     const auto [end, ec] =
         std::from_chars(text.data(), text.data() + text.size(), value,
                         std::chars_format::fixed);
-    ok = !text.empty() && ec == std::errc() &&
-         end == text.data() + text.size() && std::isfinite(value);
+    const bool whole = !text.empty() && end == text.data() + text.size();
+    out_of_range = whole && ec == std::errc::result_out_of_range;
+    ok = whole && ec == std::errc() && std::isfinite(value);
+  }
+  const std::string range =
+      "must be between " + FormatNumber(min) + " and " + FormatNumber(max);
+  if (out_of_range) {
+    Fail(entry.Where(), key, range + ", got a number out of range");
   }
   if (!ok) Fail(entry.Where(), key, "must be a number, got " + Describe(node));
+  if (value < min || value > max) {
+    // The text parsed as a plain decimal number: it is safe to repeat.
+    Fail(entry.Where(), key, range + ", got " + Printable(text, 40));
+  }
   return value;
 }
 
@@ -379,7 +607,7 @@ bool Parser::Bool(const Entry& entry, const std::string& key) const {
 }
 
 Duration Parser::DurationValue(const Entry& entry, const std::string& key,
-                               Duration min) const {
+                               Duration min, Duration max) const {
   const YAML::Node& node = entry.value;
   if (!node.IsScalar())
     Fail(entry.Where(), key,
@@ -393,13 +621,11 @@ Duration Parser::DurationValue(const Entry& entry, const std::string& key,
   const auto value = ParseDuration(text);
   if (!value)
     Fail(entry.Where(), key, "must be a duration like 250ms, 30s, 5m or 1h30m");
-  if (*value < min) {
+  if (*value < min || *value > max) {
     Fail(entry.Where(), key,
-         min.count() <= 1
-             ? "must be greater than 0"
-             : "must be at least " + std::to_string(min.count() / 1000) + "s");
+         "must be between " + FormatDuration(min) + " and " +
+             FormatDuration(max) + ", got " + FormatDuration(*value));
   }
-  if (*value > kMaxDuration) Fail(entry.Where(), key, "must be at most 100y");
   return *value;
 }
 
@@ -411,38 +637,274 @@ std::string Parser::String(const Entry& entry, const std::string& key) const {
   return node.Scalar();
 }
 
-bool Parser::WalkKey(const std::string& name, const Entry& value,
-                     const std::string& key, WalkSettings* walk) const {
-  constexpr auto kIntMax = std::numeric_limits<int>::max();
-  constexpr Duration kPositive(1);
+std::string Parser::Text(const Entry& entry, const std::string& key,
+                         std::size_t max_bytes) const {
+  std::string text = String(entry, key);
+  if (!ValidUtf8(text)) Fail(entry.Where(), key, "must be valid UTF-8");
+  if (HasControl(text)) {
+    Fail(entry.Where(), key, "must not contain control characters");
+  }
+  if (text.size() > max_bytes) {
+    Fail(entry.Where(), key,
+         "must be at most " + std::to_string(max_bytes) + " bytes long, got " +
+             std::to_string(text.size()));
+  }
+  return text;
+}
+
+bool Parser::WalkKey(const std::string& name, const Entry& entry,
+                     const std::string& key, WalkSettings* walk,
+                     Origins* origins) const {
   if (name == "interval") {
-    walk->interval = DurationValue(value, key, kPositive);
+    walk->interval = DurationValue(entry, key, kMinInterval, kMaxInterval);
   } else if (name == "request_timeout") {
-    walk->request_timeout = DurationValue(value, key, kPositive);
+    walk->request_timeout =
+        DurationValue(entry, key, kMinRequestTimeout, kMaxRequestTimeout);
   } else if (name == "page_size") {
-    walk->page_size = static_cast<int>(Int(value, key, 1, 20));
+    walk->page_size = static_cast<int>(Int(entry, key, 1, 20));
   } else if (name == "max_qps") {
-    walk->max_qps = Number(value, key);
-    if (walk->max_qps <= 0) {
-      Fail(value.Where(), key,
-           "must be greater than 0, got " + FormatNumber(walk->max_qps));
-    }
+    walk->max_qps = Number(entry, key, kMinQps, kMaxQpsAllowed);
   } else if (name == "allow_qps_above_limit") {
-    walk->allow_qps_above_limit = Bool(value, key);
+    walk->allow_qps_above_limit = Bool(entry, key);
   } else if (name == "max_retries") {
-    walk->max_retries = static_cast<int>(Int(value, key, 0, 100));
+    walk->max_retries = static_cast<int>(Int(entry, key, 0, 100));
   } else if (name == "max_pages") {
-    walk->max_pages = static_cast<int>(Int(value, key, 1, kIntMax));
+    walk->max_pages = static_cast<int>(Int(entry, key, 1, kMaxPages));
   } else if (name == "max_room_series") {
-    walk->max_room_series = static_cast<int>(Int(value, key, 0, kIntMax));
+    walk->max_room_series =
+        static_cast<int>(Int(entry, key, 0, kMaxRoomSeries));
   } else if (name == "stale_after") {
-    walk->stale_after = DurationValue(value, key, kPositive);
+    walk->stale_after = DurationValue(entry, key, kMinInterval, kMaxStaleAfter);
   } else if (name == "usersig_ttl") {
-    walk->usersig_ttl = DurationValue(value, key, std::chrono::minutes(1));
+    walk->usersig_ttl =
+        DurationValue(entry, key, kMinUserSigTtl, kMaxUserSigTtl);
+  } else if (name == "top_rooms") {
+    TopRooms(entry, key, &walk->top_rooms, origins);
+    return true;  // each key of top_rooms has its own origin
+  } else if (name == "category_names") {
+    Names(entry, key, &walk->category_names);
+  } else if (name == "activity_status_names") {
+    Names(entry, key, &walk->activity_status_names);
   } else {
     return false;
   }
+  (*origins)[name] = {entry.Where(), key};
   return true;
+}
+
+void Parser::TopRooms(const Entry& entry, const std::string& key,
+                      TopRoomsSettings* top, Origins* origins) const {
+  if (entry.value.IsNull()) return;
+  if (!entry.value.IsMap()) {
+    Fail(entry.Where(), key,
+         "must be a map with count, interval, ..., got " +
+             Describe(entry.value));
+  }
+  for (const Entry& child : Entries(entry.value, key)) {
+    const std::string name = child.key.Scalar();
+    const std::string child_key = key + "." + Printable(name, kMaxKeyChars);
+    if (name == "count") {
+      top->count = static_cast<int>(Int(child, child_key, 0, kMaxTopRooms));
+    } else if (name == "interval") {
+      top->interval =
+          DurationValue(child, child_key, kMinInterval, kMaxInterval);
+    } else if (name == "members") {
+      top->members = Bool(child, child_key);
+    } else if (name == "stats") {
+      top->stats = Bool(child, child_key);
+    } else if (name == "member_list_qps") {
+      top->member_list_qps = Number(child, child_key, kMinQps, kMaxQpsAllowed);
+    } else if (name == "room_stats_qps") {
+      top->room_stats_qps = Number(child, child_key, kMinQps, kMaxQpsAllowed);
+    } else if (name == "concurrency") {
+      top->concurrency =
+          static_cast<int>(Int(child, child_key, 1, kMaxConcurrency));
+    } else {
+      UnknownKey(child.key, child_key, name,
+                 {std::begin(kTopRoomsKeys), std::end(kTopRoomsKeys)}, false);
+    }
+    (*origins)["top_rooms." + name] = {child.Where(), child_key};
+  }
+}
+
+void Parser::Names(const Entry& entry, const std::string& key,
+                   std::map<std::int64_t, std::string>* names) const {
+  if (entry.value.IsNull()) return;
+  if (!entry.value.IsMap()) {
+    Fail(entry.Where(), key,
+         "must be a map of integer IDs to names, like {1: music}, got " +
+             Describe(entry.value));
+  }
+  if (entry.value.size() > kMaxNames) {
+    Fail(entry.Where(), key,
+         "has more than " + std::to_string(kMaxNames) + " entries");
+  }
+  std::map<std::int64_t, std::string> seen;  // ID -> its key as written
+  for (const Entry& child : Entries(entry.value, key)) {
+    const std::string& written = child.key.Scalar();
+    const std::string child_key = key + "." + Printable(written, kMaxKeyChars);
+    const auto id = IsPlain(child.key) && LooksLikeInt(written)
+                        ? ParseInt(written)
+                        : std::nullopt;
+    if (!id) {
+      Fail(child.key, child_key,
+           "keys must be integer IDs (-9223372036854775808.."
+           "9223372036854775807), got " +
+               Describe(child.key));
+    }
+    const auto [it, fresh] = seen.emplace(*id, written);
+    if (!fresh) {
+      Fail(child.key, child_key,
+           "duplicate ID: " + std::to_string(*id) + " is also " + key + "." +
+               Printable(it->second, kMaxKeyChars));
+    }
+    (*names)[*id] = Text(child, child_key, kMaxNameBytes);
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> Parser::Labels(
+    const Entry& entry, const std::string& key) const {
+  if (entry.value.IsNull()) return {};
+  if (!entry.value.IsMap()) {
+    Fail(entry.Where(), key,
+         "must be a map of label names to values, like {env: prod}, got " +
+             Describe(entry.value));
+  }
+  if (entry.value.size() > kMaxLabels) {
+    Fail(entry.Where(), key,
+         "has more than " + std::to_string(kMaxLabels) + " labels");
+  }
+  std::map<std::string, std::string> labels;  // sorted by name
+  for (const Entry& child : Entries(entry.value, key)) {
+    const std::string& name = child.key.Scalar();
+    const std::string child_key = key + "." + Printable(name, kMaxKeyChars);
+    if (name.size() > kMaxLabelNameBytes) {
+      Fail(child.key, child_key,
+           "label names must be at most " + std::to_string(kMaxLabelNameBytes) +
+               " characters long");
+    }
+    if (!IsLabelName(name)) {
+      Fail(child.key, child_key,
+           "is not a valid label name: use letters, digits and _, not starting "
+           "with a digit");
+    }
+    if (name.rfind("__", 0) == 0) {
+      Fail(child.key, child_key,
+           "label names starting with __ are reserved for Prometheus");
+    }
+    if (std::find(std::begin(kReservedLabels), std::end(kReservedLabels),
+                  name) != std::end(kReservedLabels)) {
+      Fail(child.key, child_key,
+           "clashes with the exporter's own label " + name +
+               "; choose another name");
+    }
+    labels[name] = Text(child, child_key, kMaxLabelValueBytes);
+  }
+  return {labels.begin(), labels.end()};
+}
+
+// "11 is above the limit of get_room_list (10 calls/s); ..."
+std::string QpsMessage(double qps, std::string_view api, double limit) {
+  return FormatNumber(qps) + " is above the limit of " + std::string(api) +
+         " (" + FormatNumber(limit) +
+         " calls/s); set allow_qps_above_limit: true only if Tencent raised "
+         "your limit";
+}
+
+void Parser::CheckWalk(const WalkSettings& walk, const Origins& origins,
+                       const std::string& scope,
+                       const YAML::Mark& scope_mark) const {
+  const auto origin = [&](const std::string& name) -> const Origin* {
+    const auto found = origins.find(name);
+    return found == origins.end() ? nullptr : &found->second;
+  };
+  // "defaults.stale_after", or "the default" for a built-in value.
+  const auto source = [&](const std::string& name) {
+    const Origin* from = origin(name);
+    return from ? from->key : std::string("the default");
+  };
+  // Of two settings that disagree, the one set later in the file (an app's
+  // own key before one it inherits from defaults).
+  const auto later = [&](const std::string& a,
+                         const std::string& b) -> std::string {
+    const Origin* first = origin(a);
+    const Origin* second = origin(b);
+    if (!first) return b;
+    if (!second) return a;
+    return first->mark.pos > second->mark.pos ? a : b;
+  };
+  const auto fail_at = [&](const std::string& name,
+                           const std::string& message) {
+    const Origin* at = origin(name);
+    if (at) Fail(at->mark, at->key, message);
+    Fail(scope_mark, scope + "." + name, message);
+  };
+
+  struct Ceiling {
+    const char* name;
+    double value;
+    std::string_view api;
+    double limit;
+  };
+  const Ceiling ceilings[] = {
+      {"max_qps", walk.max_qps, "get_room_list", kRoomListQpsLimit},
+      {"top_rooms.member_list_qps", walk.top_rooms.member_list_qps,
+       "get_member_list", kMemberListQpsLimit},
+      {"top_rooms.room_stats_qps", walk.top_rooms.room_stats_qps,
+       "get_room_stats", kRoomStatsQpsLimit},
+  };
+  for (const Ceiling& ceiling : ceilings) {
+    if (ceiling.value <= ceiling.limit || walk.allow_qps_above_limit) continue;
+    const std::string name = ceiling.name;
+    if (later(name, "allow_qps_above_limit") == name) {
+      fail_at(name, QpsMessage(ceiling.value, ceiling.api, ceiling.limit));
+    }
+    // Raised where it was allowed, but a later scope withdrew the permission.
+    fail_at("allow_qps_above_limit",
+            "is false, but " + name + " " + FormatNumber(ceiling.value) + " (" +
+                source(name) + ") is above the limit of " +
+                std::string(ceiling.api) + " (" + FormatNumber(ceiling.limit) +
+                " calls/s)");
+  }
+
+  // A snapshot must outlive the time to the next one, or its series vanish
+  // between walks (or rounds) while up reads 1.
+  struct Outlives {
+    const char* name;
+    Duration value;
+  };
+  std::vector<Outlives> periods = {{"interval", walk.interval}};
+  if (walk.top_rooms.count > 0) {
+    periods.push_back({"top_rooms.interval", walk.top_rooms.interval});
+  }
+  for (const Outlives& period : periods) {
+    if (walk.stale_after >= period.value) continue;
+    const std::string name = period.name;
+    if (later(name, "stale_after") == "stale_after") {
+      fail_at(
+          "stale_after",
+          "must be at least " + name + " (" + FormatDuration(period.value) +
+              ", " + source(name) + "), got " +
+              FormatDuration(walk.stale_after) +
+              (name == "interval" ? "; series would vanish between walks"
+                                  : "; series would vanish between rounds"));
+    }
+    fail_at(name, FormatDuration(period.value) +
+                      " is longer than stale_after (" +
+                      FormatDuration(walk.stale_after) + ", " +
+                      source("stale_after") +
+                      "); raise stale_after to at least " + name);
+  }
+
+  if (walk.top_rooms.count > 0 && !walk.top_rooms.members &&
+      !walk.top_rooms.stats) {
+    const std::string blamed =
+        later("top_rooms.count", later("top_rooms.members", "top_rooms.stats"));
+    fail_at(blamed,
+            "top_rooms.count is " + std::to_string(walk.top_rooms.count) +
+                " but members and stats are both false; set count: 0 to "
+                "turn top rooms off");
+  }
 }
 
 std::string Parser::ResolvePath(const std::string& path) const {
@@ -453,25 +915,95 @@ std::string Parser::ResolvePath(const std::string& path) const {
   return (dir / given).string();
 }
 
-std::string QpsMessage(double qps) {
-  return FormatNumber(qps) + " is above the API's limit of 10 calls/s; set " +
-         "allow_qps_above_limit: true only if Tencent raised your limit";
+// The file a key names, for a message: the resolved path when the text reads
+// like a path, else a placeholder (it could be a secret in the wrong key).
+std::string PathForMessage(const std::string& written,
+                           const std::string& resolved,
+                           const std::string& which) {
+  if (LooksLikePath(written)) return Printable(resolved, 1024);
+  return "the file named by " + which +
+         " (name not shown: it has no / or . and could be a secret)";
+}
+
+Credential Parser::ReadCredential(const Entry& credential,
+                                  const std::string& key,
+                                  std::vector<std::string>* warnings) const {
+  const std::string which = credential.key.Scalar();
+  const std::string& text = credential.value.Scalar();
+  if (which == "usersig") return {Credential::Kind::kStaticUserSig, text};
+  if (which == "secret_key_file") {
+    const std::string path = ResolvePath(text);
+    const std::string shown = PathForMessage(text, path, which);
+    std::string content;
+    if (auto error = detail::ReadFileCapped(path, kMaxSecretBytes, &content)) {
+      Fail(credential.Where(), key, shown + ": " + *error);
+    }
+    TrimWhitespace(&content);
+    if (content.empty()) {
+      Fail(credential.Where(), key,
+           shown + ": the file is empty or only whitespace");
+    }
+    struct stat info {};
+    if (::stat(path.c_str(), &info) == 0 && (info.st_mode & S_IROTH) != 0) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o",
+                    static_cast<unsigned>(info.st_mode & 07777));
+      warnings->push_back(Message(credential.Where(), key,
+                                  shown + ": is readable by every user (mode " +
+                                      mode + "); chmod o-r it"));
+    }
+    return {Credential::Kind::kSecretKey, std::move(content)};
+  }
+  // secret_key_env
+  const std::string shown =
+      LooksLikeEnvName(text)
+          ? "environment variable " + text
+          : std::string(
+                "the environment variable named by secret_key_env (name not "
+                "shown: it is not like [A-Z_][A-Z0-9_]* and could be a "
+                "secret)");
+  std::optional<std::string> secret = env_ ? env_(text) : std::nullopt;
+  if (!secret) Fail(credential.Where(), key, shown + " is not set");
+  TrimWhitespace(&*secret);
+  if (secret->empty()) {
+    Fail(credential.Where(), key, shown + " is empty or only whitespace");
+  }
+  return {Credential::Kind::kSecretKey, std::move(*secret)};
+}
+
+void Parser::CheckCaFile(const Entry& entry, const std::string& key,
+                         const std::string& path) const {
+  const std::string shown =
+      PathForMessage(entry.value.Scalar(), path, "ca_file");
+  std::string content;
+  if (auto error = detail::ReadFileCapped(path, kMaxCaFileBytes, &content)) {
+    Fail(entry.Where(), key, shown + ": " + *error);
+  }
+  if (content.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+    Fail(entry.Where(), key,
+         shown + ": holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
+  }
 }
 
 AppConfig Parser::App(const YAML::Node& node, const std::string& path,
                       const WalkSettings& defaults,
-                      YAML::Mark* sdkappid_mark) const {
+                      const Origins& default_origins, YAML::Mark* sdkappid_mark,
+                      std::vector<std::string>* warnings) const {
   if (!node.IsMap()) {
     Fail(node, path,
          "must be a map with sdkappid, region, ..., got " + Describe(node));
   }
   AppConfig app;
   app.walk = defaults;
+  Origins origins = default_origins;
+  std::vector<std::string_view> known(std::begin(kWalkKeys),
+                                      std::end(kWalkKeys));
+  known.insert(known.end(), std::begin(kAppOnlyKeys), std::end(kAppOnlyKeys));
   std::map<std::string, Entry> given;  // the keys this app sets, by name
   for (const Entry& entry : Entries(node, path)) {
     const std::string name = entry.key.Scalar();
     const std::string key = path + "." + Printable(name, kMaxKeyChars);
-    if (WalkKey(name, entry, key, &app.walk)) {
+    if (WalkKey(name, entry, key, &app.walk, &origins)) {
       given.emplace(name, entry);
       continue;
     }
@@ -480,19 +1012,23 @@ AppConfig Parser::App(const YAML::Node& node, const std::string& path,
           entry.value.Scalar().front() == '-') {
         Fail(entry.Where(), key, "must be a positive integer");
       }
-      app.sdkappid =
-          Int(entry, key, 1, std::numeric_limits<std::int64_t>::max());
+      app.sdkappid = Int(entry, key, 1, kMaxSdkAppId);
       *sdkappid_mark = entry.Where();
     } else if (name == "region") {
-      app.region = String(entry, key);
+      const std::string written = String(entry, key);
+      app.region = Lowercase(written);
       const auto endpoint = RegionEndpoint(app.region);
       if (!endpoint) {
-        std::string known;
+        std::string valid;
         for (const auto& region : kRegions) {
-          known += (known.empty() ? "" : ", ") + std::string(region.key);
+          valid += (valid.empty() ? "" : ", ") + std::string(region.key);
         }
         Fail(entry.Where(), key,
-             "unknown region; use one of " + known + ", or endpoint:");
+             "unknown region" +
+                 (LooksLikeRegionName(written)
+                      ? " \"" + written + "\""
+                      : std::string(" (not shown: it could be a secret)")) +
+                 "; valid: " + valid + " (or give endpoint:)");
       }
       app.endpoint = *endpoint;
     } else if (name == "endpoint") {
@@ -506,10 +1042,13 @@ AppConfig Parser::App(const YAML::Node& node, const std::string& path,
       String(entry, key);  // type check now, resolve once the app is whole
     } else if (name == "ca_file") {
       app.ca_file = ResolvePath(String(entry, key));
+      CheckCaFile(entry, key, app.ca_file);
     } else if (name == "insecure_skip_verify") {
       app.insecure_skip_verify = Bool(entry, key);
+    } else if (name == "labels") {
+      app.labels = Labels(entry, key);
     } else {
-      UnknownKey(entry.key, key, name, /*in_app=*/true, /*in_defaults=*/false);
+      UnknownKey(entry.key, key, name, known, /*in_defaults=*/false);
     }
     given.emplace(name, entry);
   }
@@ -535,17 +1074,7 @@ AppConfig Parser::App(const YAML::Node& node, const std::string& path,
          "missing; give the App Administrator account");
   }
 
-  if (app.walk.max_qps > kApiQpsLimit && !app.walk.allow_qps_above_limit) {
-    const auto max_qps = given.find("max_qps");
-    if (max_qps != given.end()) {
-      Fail(max_qps->second.Where(), path + ".max_qps",
-           QpsMessage(app.walk.max_qps));
-    }
-    // Raised and allowed in defaults, but this app withdrew the permission.
-    Fail(given.at("allow_qps_above_limit").key, path + ".allow_qps_above_limit",
-         "is false but max_qps " + FormatNumber(app.walk.max_qps) +
-             " from defaults is above 10");
-  }
+  CheckWalk(app.walk, origins, path, node.Mark());
 
   const Entry* credential = nullptr;
   for (const char* name : {"secret_key_file", "secret_key_env", "usersig"}) {
@@ -563,40 +1092,8 @@ AppConfig Parser::App(const YAML::Node& node, const std::string& path,
          "no credential; give one of secret_key_file, secret_key_env, "
          "usersig");
   }
-  const std::string which = credential->key.Scalar();
-  const std::string key = path + "." + which;
-  const std::string& text = credential->value.Scalar();
-  if (which == "secret_key_file") {
-    const std::string secret_path = ResolvePath(text);
-    std::string content;
-    if (auto error =
-            detail::ReadFileCapped(secret_path, kMaxSecretBytes, &content)) {
-      Fail(credential->Where(), key,
-           Printable(secret_path, 1024) + ": " + *error);
-    }
-    while (!content.empty() &&
-           std::isspace(static_cast<unsigned char>(content.back()))) {
-      content.pop_back();
-    }
-    if (content.empty()) {
-      Fail(credential->Where(), key,
-           Printable(secret_path, 1024) + ": the file is empty");
-    }
-    app.credential = {Credential::Kind::kSecretKey, std::move(content)};
-  } else if (which == "secret_key_env") {
-    std::optional<std::string> secret = env_ ? env_(text) : std::nullopt;
-    if (!secret) {
-      Fail(credential->Where(), key,
-           "environment variable " + Printable(text, 256) + " is not set");
-    }
-    if (secret->empty()) {
-      Fail(credential->Where(), key,
-           "environment variable " + Printable(text, 256) + " is empty");
-    }
-    app.credential = {Credential::Kind::kSecretKey, std::move(*secret)};
-  } else {
-    app.credential = {Credential::Kind::kStaticUserSig, text};
-  }
+  app.credential = ReadCredential(
+      *credential, path + "." + credential->key.Scalar(), warnings);
   return app;
 }
 
@@ -623,7 +1120,7 @@ Config Parser::Parse(std::string_view text) {
   Config config;
   config.file = file_;
   WalkSettings defaults;
-  YAML::Mark defaults_max_qps;
+  Origins default_origins;
   std::optional<Entry> apps_entry;
   for (const Entry& entry : Entries(root, "")) {
     const std::string name = entry.key.Scalar();
@@ -637,20 +1134,18 @@ Config Parser::Parse(std::string_view text) {
         const std::string child_name = child.key.Scalar();
         const std::string key =
             "defaults." + Printable(child_name, kMaxKeyChars);
-        if (!WalkKey(child_name, child, key, &defaults)) {
-          UnknownKey(child.key, key, child_name, /*in_app=*/false,
+        if (!WalkKey(child_name, child, key, &defaults, &default_origins)) {
+          UnknownKey(child.key, key, child_name,
+                     {std::begin(kWalkKeys), std::end(kWalkKeys)},
                      /*in_defaults=*/true);
         }
-        if (child_name == "max_qps") defaults_max_qps = child.Where();
       }
     } else if (name == "apps") {
       apps_entry = entry;
     } else {
-      UnknownKey(entry.key, Printable(name, kMaxKeyChars), name, false, false);
+      UnknownKey(entry.key, Printable(name, kMaxKeyChars), name,
+                 {std::begin(kTopKeys), std::end(kTopKeys)}, false);
     }
-  }
-  if (defaults.max_qps > kApiQpsLimit && !defaults.allow_qps_above_limit) {
-    Fail(defaults_max_qps, "defaults.max_qps", QpsMessage(defaults.max_qps));
   }
   if (!apps_entry) Fail(root, "apps", "missing; list at least one app");
   const YAML::Node& apps = apps_entry->value;
@@ -665,7 +1160,8 @@ Config Parser::Parse(std::string_view text) {
   for (std::size_t i = 0; i < apps.size(); ++i) {
     const std::string path = "apps[" + std::to_string(i) + "]";
     YAML::Mark sdkappid_mark;
-    AppConfig app = App(apps[i], path, defaults, &sdkappid_mark);
+    AppConfig app = App(apps[i], path, defaults, default_origins,
+                        &sdkappid_mark, &config.warnings);
     const auto [it, fresh] = seen.emplace(app.sdkappid, i);
     if (!fresh) {
       Fail(sdkappid_mark, path + ".sdkappid",

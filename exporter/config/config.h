@@ -9,34 +9,59 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace tle {
 
 using Duration = std::chrono::milliseconds;
 
+// `top_rooms:`, in defaults and per app (a per-app map overrides key by key).
+// Ranges are checked by ParseConfig; see README "Configuration".
+struct TopRoomsSettings {
+  int count = 0;                                 // 0 = off; 0..10000
+  Duration interval = std::chrono::seconds(30);  // 1s..24h
+  bool members = true;                           // get_member_list
+  bool stats = true;                             // get_room_stats
+  double member_list_qps = 50;  // 0.001..200 (API limit); ..1000 with
+                                // allow_qps_above_limit
+  double room_stats_qps = 25;   // 0.001..100 (API limit); ..1000 with
+                                // allow_qps_above_limit
+  int concurrency = 8;          // 1..256
+  friend bool operator==(const TopRoomsSettings&,
+                         const TopRoomsSettings&) = default;
+};
+
 // Every key of `defaults:`; each app may override any of them.
 struct WalkSettings {
-  Duration interval = std::chrono::seconds(60);
-  Duration request_timeout = std::chrono::seconds(10);
-  int page_size = 20;   // 1..20
-  double max_qps = 10;  // > 0; above 10 only with allow_qps_above_limit
+  Duration interval = std::chrono::seconds(60);         // 1s..24h
+  Duration request_timeout = std::chrono::seconds(10);  // 100ms..10m
+  int page_size = 20;                                   // 1..20
+  double max_qps = 10;  // 0.001..10; ..1000 with allow_qps_above_limit
   bool allow_qps_above_limit = false;
-  int max_retries = 3;         // 0..100
-  int max_pages = 10000;       // >= 1
-  int max_room_series = 1000;  // 0 = all
-  Duration stale_after = std::chrono::minutes(5);
-  Duration usersig_ttl = std::chrono::hours(24);
+  int max_retries = 3;                             // 0..100
+  int max_pages = 10000;                           // 1..1000000
+  int max_room_series = 1000;                      // 0..1000000; 0 = all
+  Duration stale_after = std::chrono::minutes(5);  // interval..30d
+  Duration usersig_ttl = std::chrono::hours(24);   // 1m..180d
+  TopRoomsSettings top_rooms;
+  // Names for IDs, adding category_name / activity_status_name labels. A
+  // per-app map merges into the defaults' map key by key.
+  std::map<std::int64_t, std::string> category_names;         // {1: music}
+  std::map<std::int64_t, std::string> activity_status_names;  // {0: idle}
+  friend bool operator==(const WalkSettings&, const WalkSettings&) = default;
 };
 
 struct Credential {
   enum class Kind { kSecretKey, kStaticUserSig };
   Kind kind = Kind::kSecretKey;
   std::string value;  // the secret key, or the static UserSig; never logged
+  friend bool operator==(const Credential&, const Credential&) = default;
 };
 
 struct AppConfig {
@@ -49,11 +74,19 @@ struct AppConfig {
                         // file's folder
   bool insecure_skip_verify = false;
   WalkSettings walk;
+  // Constant labels added to every series of this app (`labels:`), sorted by
+  // name (so reordering them in the file is no change).
+  std::vector<std::pair<std::string, std::string>> labels;
+  friend bool operator==(const AppConfig&, const AppConfig&) = default;
 };
 
 struct Config {
   std::string file;  // where it came from, for messages
   std::vector<AppConfig> apps;
+  // Things worth an operator's attention that are not errors (a secret key
+  // file readable by every user, ...): one line each, "FILE:LINE:COLUMN: KEY:
+  // message", no secret. ParseConfig does not log; the caller logs these.
+  std::vector<std::string> warnings;
 
   // "2 apps: 1400000000 (singapore), 1400000001 (http://127.0.0.1:8080)": the
   // --config.check summary (region when given, else endpoint). Holds no secret.

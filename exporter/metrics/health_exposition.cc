@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "exporter/common/version.h"
-#include "exporter/metrics/family_text.h"
+#include "exporter/metrics/internal/family_text.h"
 
 namespace tle {
 namespace {

@@ -6,7 +6,7 @@
 #include <unordered_set>
 #include <utility>
 
-#include "exporter/metrics/family_text.h"
+#include "exporter/metrics/internal/family_text.h"
 
 namespace tle {
 namespace {

@@ -11,19 +11,4 @@ void SortRooms(std::vector<Room>* rooms) {
   });
 }
 
-void SnapshotStore::Publish(std::shared_ptr<const Snapshot> snapshot) {
-  std::shared_ptr<const Snapshot> old;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    old = std::move(current_);
-    current_ = std::move(snapshot);
-  }
-  // `old` is released here, outside the lock.
-}
-
-std::shared_ptr<const Snapshot> SnapshotStore::Current() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return current_;
-}
-
 }  // namespace tle

@@ -1,16 +1,13 @@
-// Snapshot: the complete result of one walk of one app, and the store that
-// publishes it.
+// Snapshot: the complete result of one walk of one app.
 //
-// A Snapshot is immutable once built and shared as std::shared_ptr<const
-// Snapshot>: a scrape that holds one keeps it alive, and it is freed as soon as
-// the last holder lets go. SnapshotStore is the hand-over point between a
-// walker (Publish) and any number of readers (Current); all its methods may be
-// called from any thread.
+// A Snapshot is immutable once built and handed to the walker's publisher as
+// std::shared_ptr<const Snapshot>, which renders it and lets it go: scrapes
+// are served from the rendered text, never from the rooms. Plain value type;
+// safe to read from any thread.
 #pragma once
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "exporter/snapshot/room.h"
@@ -29,20 +26,5 @@ struct Snapshot {
 // Sorts rooms the way a snapshot holds them: ViewCount descending, RoomId
 // ascending on ties.
 void SortRooms(std::vector<Room>* rooms);
-
-class SnapshotStore {
- public:
-  SnapshotStore() = default;
-  SnapshotStore(const SnapshotStore&) = delete;
-  SnapshotStore& operator=(const SnapshotStore&) = delete;
-
-  void Publish(std::shared_ptr<const Snapshot> snapshot);
-  std::shared_ptr<const Snapshot> Current()
-      const;  // null until the first complete walk
-
- private:
-  mutable std::mutex mutex_;
-  std::shared_ptr<const Snapshot> current_;
-};
 
 }  // namespace tle

@@ -1,4 +1,4 @@
-#include "exporter/metrics/family_text.h"
+#include "exporter/metrics/internal/family_text.h"
 
 #include <prometheus/text_serializer.h>
 

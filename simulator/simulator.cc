@@ -34,7 +34,7 @@
 //                          issued
 // Faults are applied only to calls that pass every check above.
 
-#include "exporter/simulator/simulator.h"
+#include "simulator/simulator.h"
 
 #include <httplib.h>
 

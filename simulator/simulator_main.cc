@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "exporter/common/version.h"
-#include "exporter/simulator/simulator.h"
+#include "simulator/simulator.h"
 
 namespace {
 

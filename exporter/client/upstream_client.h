@@ -1,0 +1,83 @@
+// UpstreamClient: one app's HTTP(S) connection to the live engine's REST API,
+// for every call the exporter makes (get_room_list, get_member_list,
+// get_room_stats).
+//
+// A request is an API and its JSON body; the client adds the five query
+// parameters (sdkappid, identifier, a fresh UserSig, a new 32-bit random,
+// contenttype=json), POSTs it, and hands back the answer's body or a
+// transport failure. Decoding the body is the decoder stage's job. Several
+// requests may be in flight at once (the top-rooms rounds need ~200 calls a
+// second per process); pacing them under each API's rate limit is the
+// caller's job (Walker, TopRoomsRound), not the client's.
+//
+// Thread-safety: Send, Call, RenewCredential and Cancel may be called from any
+// thread. `done` runs exactly once per Send, on the client's own I/O thread
+// (or on the caller's thread when the request fails before it is started);
+// it must not block and must not call back into the client synchronously
+// except Send.
+#pragma once
+
+#include <array>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "exporter/common/fetch_error.h"
+#include "exporter/config/config.h"
+
+namespace tle {
+
+enum class Api { kGetRoomList, kGetMemberList, kGetRoomStats };
+
+struct ApiInfo {
+  Api api;
+  const char* name;  // the path segment and the `api` metric label
+  double limit_qps;  // the vendor's call-rate limit for this API
+};
+inline constexpr std::array<ApiInfo, 3> kApis{{
+    {Api::kGetRoomList, "get_room_list", 10},
+    {Api::kGetMemberList, "get_member_list", 200},
+    {Api::kGetRoomStats, "get_room_stats", 100},
+}};
+inline constexpr const ApiInfo& Info(Api api) {
+  return kApis[static_cast<std::size_t>(api)];
+}
+static_assert(kApis[0].api == Api::kGetRoomList &&
+              kApis[1].api == Api::kGetMemberList &&
+              kApis[2].api == Api::kGetRoomStats);
+
+struct ApiResponse {
+  // kNone: HTTP 200 with a complete body (its ErrorCode is for the decoder
+  // to read). Otherwise kNetwork, kTimeout, kTls, kHttp (code = status) or
+  // kDecode (body over the size cap), with a message an operator can act on.
+  FetchError error;
+  std::string body;
+  double seconds = 0;  // from sending the request to the end of the answer
+};
+
+class UpstreamClient {
+ public:
+  using Done = std::function<void(ApiResponse)>;
+
+  virtual ~UpstreamClient() = default;
+
+  // Starts one request; `done` gets its outcome.
+  virtual void Send(Api api, std::string body, Done done) = 0;
+
+  // Send and wait for the outcome (the walker's one request at a time).
+  ApiResponse Call(Api api, std::string body);
+
+  // After a 70001 (UserSig expired) answer: mint a fresh UserSig for the
+  // requests that follow.
+  virtual void RenewCredential() = 0;
+
+  // Shutdown: every request in flight, and every later Send, fails promptly
+  // with kNetwork "cancelled".
+  virtual void Cancel() = 0;
+};
+
+// The real client (libcurl). REQUIRES: app.endpoint, credential set.
+std::unique_ptr<UpstreamClient> MakeHttpUpstreamClient(const AppConfig& app);
+
+}  // namespace tle
