@@ -255,9 +255,9 @@ class WebServer::Impl final : public web::RequestHandler {
       registry_.CloseAll();
       registry_.WaitEmpty(std::chrono::seconds(1));
     }
+    bcrypt_->Stop();  // its last checks may still hand requests on
     backend_pool_->join();
     reload_pool_->join();
-    bcrypt_->Stop();
     work_.reset();
     io_.stop();
     for (std::thread& t : io_threads_) t.join();

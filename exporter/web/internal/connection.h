@@ -10,10 +10,10 @@
 // kIdleTimeout after the connection opened or the last answer was written
 // (idle keep-alive connections close then); the rest of the request (line,
 // header and body) kRequestTimeout from its first byte; the answer
-// kWriteTimeout. Limits are the RequestParser's; a request over one gets 431
-// or 413, a malformed one 400, and the connection closes. Requests on one
-// connection are answered one at a time, in order; bytes a client sent ahead
-// wait in the buffer. Nothing here throws.
+// kWriteTimeout plus a second per MiB. Limits are the RequestParser's; a
+// request over one gets 431 or 413, a malformed one 400, and the connection
+// closes. Requests on one connection are answered one at a time, in order;
+// bytes a client sent ahead wait in the buffer. Nothing here throws.
 //
 // Owned by the shared_ptrs its pending operations hold; Shed() may be called
 // from any thread, everything else runs on the connection's strand.
@@ -39,6 +39,7 @@
 #include <utility>
 #include <vector>
 
+#include "exporter/common/log.h"
 #include "exporter/web/internal/connection_registry.h"
 #include "exporter/web/internal/http_message.h"
 
@@ -47,7 +48,10 @@ namespace tle::web {
 constexpr std::chrono::seconds kHandshakeTimeout{10};
 constexpr std::chrono::seconds kIdleTimeout{5};
 constexpr std::chrono::seconds kRequestTimeout{10};
-constexpr std::chrono::seconds kWriteTimeout{60};
+// The answer: 10 s, plus 1 s per MiB of body (a 43 MiB exposition gets 53 s;
+// a small one is taken whole by the kernel's socket buffer anyway).
+constexpr std::chrono::seconds kWriteTimeout{10};
+constexpr std::size_t kWriteBytesPerSecond = 1 << 20;
 constexpr std::chrono::seconds kLingerTimeout{2};
 
 using TcpStream = boost::beast::tcp_stream;
