@@ -19,8 +19,8 @@
 
 #include "exporter/metrics/gzip.h"
 #include "exporter/metrics/snapshot_exposition.h"
-#include "simulator/simulator.h"
 #include "exporter/snapshot/snapshot.h"
+#include "simulator/simulator.h"
 
 namespace {
 

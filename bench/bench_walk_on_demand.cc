@@ -28,9 +28,9 @@
 #include "exporter/common/log.h"
 #include "exporter/exporter.h"
 #include "exporter/metrics/snapshot_exposition.h"
-#include "simulator/simulator.h"
 #include "exporter/walker/rate_limiter.h"
 #include "exporter/web/web_server.h"
+#include "simulator/simulator.h"
 
 namespace {
 

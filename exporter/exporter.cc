@@ -5,13 +5,14 @@
 #endif
 
 #include <chrono>
-#include <ctime>
+#include <limits>
 #include <sstream>
 
 #include "exporter/client/http_room_source.h"
 #include "exporter/common/log.h"
 #include "exporter/common/version.h"
 #include "exporter/metrics/snapshot_exposition.h"
+#include "exporter/web/landing_page.h"
 
 namespace tle {
 namespace {
@@ -40,40 +41,15 @@ std::string AppKey(const AppConfig& a) {
       << w.page_size << ' ' << w.max_qps << ' ' << w.allow_qps_above_limit
       << ' ' << w.max_retries << ' ' << w.max_pages << ' ' << w.max_room_series
       << ' ' << w.stale_after.count() << ' ' << w.usersig_ttl.count();
+  // Names and constant labels change the rendered text: a new walker renders
+  // with them (the lifecycle counters carry over, see Apply).
+  for (const auto& [id, name] : w.category_names)
+    key << "\nc" << id << '=' << name.size() << ':' << name;
+  for (const auto& [id, name] : w.activity_status_names)
+    key << "\ns" << id << '=' << name.size() << ':' << name;
+  for (const auto& [name, value] : a.labels)
+    key << "\nl" << name << '=' << value.size() << ':' << value;
   return key.str();
-}
-
-std::string HtmlEscape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
-
-std::string FormatTime(double unix_seconds) {
-  if (unix_seconds <= 0) return "never";
-  auto t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
 }
 
 // The walk's rooms and the previous body were just freed: hand free pages back
@@ -95,8 +71,7 @@ RoomSourceFactory HttpRoomSourceFactory() {
       Log(LogLevel::kWarn,
           "insecure_skip_verify: the upstream's TLS certificate is not "
           "verified",
-          {{"sdkappid", std::to_string(app.sdkappid)},
-           {"endpoint", app.endpoint}});
+          {{"sdkappid", app.sdkappid}, {"endpoint", app.endpoint}});
     }
     return std::make_unique<HttpRoomSource>(app);
   };
@@ -106,10 +81,16 @@ struct Exporter::App {
   AppConfig config;
   std::string key;
   std::unique_ptr<Walker> walker;
+  // Room lifecycle state and counters (locks itself); handed on to the App
+  // that replaces this one on a reload, so the counters never reset while the
+  // app stays configured.
+  std::shared_ptr<RoomLifecycle> lifecycle = std::make_shared<RoomLifecycle>();
   mutable std::mutex mutex;  // guards the summary below
   bool has_snapshot = false;
+  double snapshot_time = 0;  // when the walk /metrics serves completed
   std::size_t rooms = 0;
-  double views = 0;
+  std::uint64_t views = 0;  // sum of ViewCount, saturated
+  bool views_saturated = false;
 };
 
 Exporter::Exporter(Config config, RoomSourceFactory factory,
@@ -129,17 +110,27 @@ std::unique_ptr<Exporter::App> Exporter::MakeApp(const AppConfig& config) {
   app->config = config;
   app->key = AppKey(config);
   App* raw = app.get();
-  int max_room_series = config.walk.max_room_series;
+  RenderOptions render_options = RenderOptionsFor(config);
   double stale_seconds = Seconds(config.walk.stale_after);
   app->walker = std::make_unique<Walker>(
       config, factory_(config),
-      [this, raw, max_room_series,
+      [this, raw, render_options,
        stale_seconds](std::shared_ptr<const Snapshot> snapshot) {
-        double views = 0;
-        for (const Room& room : snapshot->rooms)
-          views += static_cast<double>(room.view_count);
+        std::uint64_t views = 0;
+        bool views_saturated = false;
+        for (const Room& room : snapshot->rooms) {
+          auto count = static_cast<std::uint64_t>(room.view_count);
+          if (views > std::numeric_limits<std::uint64_t>::max() - count) {
+            views = std::numeric_limits<std::uint64_t>::max();
+            views_saturated = true;
+          } else {
+            views += count;
+          }
+        }
+        double snapshot_time = snapshot->completed_at;
+        LifecycleTotals lifecycle = raw->lifecycle->Observe(*snapshot);
         auto rendered = std::make_shared<const RenderedSnapshot>(
-            RenderSnapshot(*snapshot, max_room_series));
+            RenderSnapshot(*snapshot, render_options, &lifecycle));
         std::size_t rooms = snapshot->rooms.size();
         snapshot.reset();  // the rooms are not kept: the rendered text is all
                            // /metrics needs
@@ -147,8 +138,10 @@ std::unique_ptr<Exporter::App> Exporter::MakeApp(const AppConfig& config) {
         ReleaseFreeMemory();
         std::lock_guard<std::mutex> lock(raw->mutex);
         raw->has_snapshot = true;
+        raw->snapshot_time = snapshot_time;
         raw->rooms = rooms;
         raw->views = views;
+        raw->views_saturated = views_saturated;
       },
       tuning_);
   return app;
@@ -196,8 +189,11 @@ void Exporter::Apply(Config config) {
           // walker publishes, so it stays ready meanwhile.
           std::lock_guard<std::mutex> old_lock(it->second->mutex);
           made->has_snapshot = it->second->has_snapshot;
+          made->snapshot_time = it->second->snapshot_time;
           made->rooms = it->second->rooms;
           made->views = it->second->views;
+          made->views_saturated = it->second->views_saturated;
+          made->lifecycle = it->second->lifecycle;
         }
         fresh.push_back(made.get());
         next[app.sdkappid] = std::move(made);
@@ -220,8 +216,7 @@ void Exporter::Apply(Config config) {
     for (App* app : fresh) app->walker->Start();
   }
   Log(LogLevel::kInfo, "config applied",
-      {{"apps", std::to_string(config.apps.size())},
-       {"restarted", std::to_string(fresh.size())}});
+      {{"apps", config.apps.size()}, {"restarted", fresh.size()}});
 }
 
 std::string Exporter::Reload() {
@@ -249,7 +244,7 @@ std::string Exporter::HealthText() {
     std::lock_guard<std::mutex> lock(apps_mutex_);
     for (const auto& [id, app] : apps_) {
       health.push_back({id, Seconds(app->config.walk.interval),
-                        app->walker->stats().View()});
+                        app->walker->stats().View(), app->config.labels});
     }
     reload = reload_status_;
   }
@@ -269,44 +264,41 @@ bool Exporter::Ready() {
   return true;
 }
 
-std::string Exporter::LandingPage() {
-  std::ostringstream html;
-  html << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Tencent "
-          "Live Exporter"
-          "</"
-          "title>\n<style>body{font-family:sans-serif;margin:2em}table{border-"
-          "collapse:collapse}"
-          "td,th{border:1px solid #ccc;padding:4px "
-          "8px;text-align:left}</style></head><body>\n"
-       << "<h1>Tencent Live Exporter</h1>\n<p>Version " << HtmlEscape(kVersion)
-       << " (revision " << HtmlEscape(kRevision) << ")</p>\n"
-       << "<p>Room data comes from a background walk of get_room_list per app; "
-          "every scrape "
-          "serves the last complete walk.</p>\n<ul>"
-       << "<li><a href=\"metrics\">Metrics</a></li>"
-       << "<li><a href=\"-/healthy\">Health</a></li><li><a "
-          "href=\"-/ready\">Readiness</a></li>"
-       << "</ul>\n<table><tr><th>SDKAppID</th><th>Endpoint</th><th>Up</"
-          "th><th>Rooms</th>"
-          "<th>Views</th><th>Last success</th><th>Last error</th></tr>\n";
+void Exporter::SetTelemetryPath(std::string path) {
   std::lock_guard<std::mutex> lock(apps_mutex_);
-  for (const auto& [id, app] : apps_) {
-    WalkStatsView stats = app->walker->stats().View();
-    std::size_t rooms = 0;
-    double views = 0;
-    {
+  telemetry_path_ = std::move(path);
+}
+
+std::string Exporter::LandingPage() {
+  tle::LandingPage page;
+  page.version = kVersion;
+  page.revision = kRevision;
+  page.now = UnixNow();
+  {
+    std::lock_guard<std::mutex> lock(apps_mutex_);
+    page.telemetry_path = telemetry_path_;
+    for (const auto& [id, app] : apps_) {
+      WalkStatsView stats = app->walker->stats().View();
+      LandingApp row;
+      row.sdkappid = id;
+      row.region = app->config.region;
+      row.endpoint = app->config.endpoint;
+      row.interval = app->config.walk.interval;
+      row.stale_after = app->config.walk.stale_after;
+      row.up = stats.up;
+      row.last_success_time = stats.last_success_timestamp;
+      if (stats.up || !stats.last_error.empty())
+        row.last_walk_seconds = stats.last_walk_seconds;
+      row.last_error = stats.last_error;
       std::lock_guard<std::mutex> app_lock(app->mutex);
-      rooms = app->rooms;
-      views = app->views;
+      if (app->has_snapshot) row.snapshot_time = app->snapshot_time;
+      row.rooms = app->rooms;
+      row.views = app->views;
+      row.views_saturated = app->views_saturated;
+      page.apps.push_back(std::move(row));
     }
-    html << "<tr><td>" << id << "</td><td>" << HtmlEscape(app->config.endpoint)
-         << "</td><td>" << (stats.up ? "yes" : "no") << "</td><td>" << rooms
-         << "</td><td>" << static_cast<long long>(views) << "</td><td>"
-         << FormatTime(stats.last_success_timestamp) << "</td><td>"
-         << HtmlEscape(stats.last_error) << "</td></tr>\n";
   }
-  html << "</table>\n</body></html>\n";
-  return html.str();
+  return RenderLandingPage(page);
 }
 
 }  // namespace tle

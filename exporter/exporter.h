@@ -57,6 +57,10 @@ class Exporter final : public WebBackend {
   // ones go on untouched.
   void Apply(Config config);
 
+  // The path the landing page links to (--web.telemetry-path; default
+  // "/metrics").
+  void SetTelemetryPath(std::string path);
+
   ScrapeBody Scrape(bool gzip) override;
   std::string LandingPage() override;
   bool Ready() override;
@@ -78,6 +82,7 @@ class Exporter final : public WebBackend {
   mutable std::mutex apps_mutex_;
   std::map<std::int64_t, std::unique_ptr<App>> apps_;
   ReloadStatus reload_status_;
+  std::string telemetry_path_ = "/metrics";  // guarded by apps_mutex_
 
   ExpositionCache cache_;
 };

@@ -20,8 +20,8 @@
 #include "exporter/config/config.h"
 #include "exporter/config/web_config.h"
 #include "exporter/exporter.h"
-#include "simulator/simulator.h"
 #include "exporter/web/web_server.h"
+#include "simulator/simulator.h"
 
 namespace {
 
@@ -219,8 +219,7 @@ int main(int argc, char** argv) {
         return config;
       };
       tle::Log(tle::LogLevel::kInfo, "demo: embedded simulator started",
-               {{"endpoint", simulator->endpoint()},
-                {"rooms", std::to_string(options.rooms)}});
+               {{"endpoint", simulator->endpoint()}, {"rooms", options.rooms}});
     } else {
       std::string path = flags.config_file;
       loader = [path, reload_web_config] {
@@ -248,8 +247,9 @@ int main(int argc, char** argv) {
            {{"version", tle::kVersion},
             {"revision", tle::kRevision},
             {"config", config.file},
-            {"apps", std::to_string(config.apps.size())}});
+            {"apps", config.apps.size()}});
   tle::Exporter exporter(config, tle::HttpRoomSourceFactory(), loader);
+  exporter.SetTelemetryPath(flags.web.telemetry_path);
   tle::WebServer server(flags.web, exporter);
   web_server = &server;
   try {

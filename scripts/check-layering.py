@@ -43,7 +43,7 @@ STAGES = {
     "exporter/decoder": (COMMON | {"exporter/snapshot", "exporter/decoder"}, {"boost.json"}),
     "exporter/client": (
         COMMON | {"exporter/snapshot", "exporter/decoder", "exporter/config", "exporter/client"},
-        {"libcurl", "openssl", "zlib", "cpp-httplib"},
+        {"libcurl", "openssl", "zlib"},
     ),
     "exporter/walker": (
         COMMON
@@ -77,7 +77,7 @@ STAGES = {
         set(),
     ),
     "simulator": (
-        COMMON | {"exporter/snapshot", "simulator", "exporter/client"},
+        COMMON | {"exporter/snapshot", "simulator"},
         {"cpp-httplib", "boost.json", "openssl", "zlib"},
     ),
 }

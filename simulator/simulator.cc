@@ -53,7 +53,7 @@
 #include <unordered_map>
 #include <utility>
 
-#include "exporter/client/usersig.h"
+#include "simulator/usersig_check.h"
 
 namespace tle {
 namespace {
@@ -413,6 +413,17 @@ class Simulator::Impl {
       rooms_.emplace(room.room_id, std::move(room));
     }
     next_room_number_ = options_.rooms + 1;
+    if (options_.churn) {
+      // Rooms that churn closes have lived minutes to hours, as live rooms do,
+      // so the demo's tencent_live_room_lifetime_seconds fills its buckets
+      // rather than +Inf alone.
+      const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+      for (auto& [id, room] : rooms_) {
+        room.create_time = now - rooms_rng.Range(60, 12 * 3600);
+      }
+    }
   }
 
   ~Impl() { Stop(); }

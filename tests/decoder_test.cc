@@ -497,3 +497,119 @@ TEST_CASE("The fuzzing seed corpus decodes without surprises", "[decoder]") {
   }
   CHECK(files >= 10);
 }
+
+TEST_CASE("Room strings over their caps reject the room as bad_field",
+          "[decoder]") {
+  struct Cap {
+    const char* field;
+    std::size_t max;
+  };
+  for (const Cap& cap : {Cap{"RoomId", tle::kMaxRoomIdBytes},
+                         Cap{"RoomName", tle::kMaxRoomNameBytes},
+                         Cap{"Owner_Account", tle::kMaxOwnerAccountBytes},
+                         Cap{"CoverURL", tle::kMaxCoverUrlBytes}}) {
+    INFO(cap.field);
+    const auto room = [&cap](std::size_t length) {
+      const std::string value(length, 'x');
+      if (std::string(cap.field) == "RoomId")
+        return R"({"RoomId":")" + value + "\"}";
+      return R"({"RoomId":"a",")" + std::string(cap.field) + R"(":")" + value +
+             "\"}";
+    };
+    CHECK(Accepted(room(cap.max)));
+    CHECK(BadField(room(cap.max + 1)));
+    CHECK(BadField(room(1 << 20)));  // the issue's 1 MB RoomId
+  }
+  // The cap counts bytes: 43 three-byte characters are 129 bytes.
+  std::string wide;
+  for (int i = 0; i < 43; ++i) wide += "\xe7\x94\xa8";
+  CHECK(BadField(R"({"RoomId":")" + wide + "\"}"));
+  // The stated caps.
+  CHECK(tle::kMaxRoomIdBytes == 128);
+  CHECK(tle::kMaxRoomNameBytes == 512);
+  CHECK(tle::kMaxOwnerAccountBytes == 128);
+  CHECK(tle::kMaxCoverUrlBytes == 2048);
+  // Only the over-long room goes; the rest of the page stays.
+  const tle::DecodeResult r = tle::DecodeRoomPage(
+      PageWith(R"({"RoomId":"ok1"},{"RoomId":")" + std::string(1 << 20, 'r') +
+               R"("},{"RoomId":"ok2"})"));
+  REQUIRE(r.error.ok());
+  REQUIRE(r.page.rooms.size() == 2);
+  CHECK(r.page.rooms[1].room_id == "ok2");
+  CHECK(Rejected(r.page, tle::RejectReason::kBadField) == 1);
+}
+
+TEST_CASE("A cursor over 1 KiB fails the page as kDecode", "[decoder]") {
+  const auto page = [](std::size_t length) {
+    return R"({"ActionStatus":"OK","ErrorCode":0,"RequestId":"Id-c",)"
+           R"("Response":{"Next":")" +
+           std::string(length, 'c') + R"(","RoomList":[{"RoomId":"a"}]}})";
+  };
+  CHECK(tle::kMaxCursorBytes == 1024);
+  tle::DecodeResult r = tle::DecodeRoomPage(page(tle::kMaxCursorBytes));
+  REQUIRE(r.error.ok());
+  CHECK(r.page.next.size() == tle::kMaxCursorBytes);
+  for (std::size_t length : {tle::kMaxCursorBytes + 1, std::size_t{1} << 20}) {
+    r = tle::DecodeRoomPage(page(length));
+    CHECK(r.error.kind == tle::ErrorKind::kDecode);
+    CHECK(r.error.request_id == "Id-c");
+    CHECK(r.error.message == "Response.Next longer than 1024 bytes (" +
+                                 std::to_string(length) + ")");
+    CHECK(r.page.next.empty());
+  }
+}
+
+TEST_CASE("ErrorInfo and RequestId are valid UTF-8 and bounded", "[decoder]") {
+  // Invalid UTF-8 and control characters in ErrorInfo.
+  tle::DecodeResult r = tle::DecodeRoomPage(
+      "{\"ActionStatus\":\"FAIL\",\"ErrorCode\":100002,\"ErrorInfo\":"
+      "\"bad \xff\xfe \xc3 end\\n\\u0000x\",\"RequestId\":\"Id-\xff\"}");
+  CHECK(r.error.kind == tle::ErrorKind::kApi);
+  CHECK(r.error.code == 100002);
+  CHECK(r.error.message == "bad \xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd end  x");
+  CHECK(r.error.request_id == "Id-\xef\xbf\xbd");
+  // A 1 MB ErrorInfo and RequestId are cut, at a character boundary.
+  std::string wide;
+  for (int i = 0; i < 200000; ++i) wide += "\xe7\x94\xa8";
+  r = tle::DecodeRoomPage(
+      R"({"ActionStatus":"FAIL","ErrorCode":70003,"ErrorInfo":")" + wide +
+      R"(","RequestId":")" + std::string(1 << 20, 'q') + "\"}");
+  CHECK(r.error.code == 70003);
+  CHECK(r.error.message.size() <= tle::kMaxErrorInfoBytes);
+  CHECK(r.error.message.size() == 252 + 3);  // 84 characters and "..."
+  CHECK(r.error.message.substr(r.error.message.size() - 3) == "...");
+  CHECK(r.error.request_id.size() == tle::kMaxRequestIdBytes);
+  CHECK(r.error.request_id == std::string(125, 'q') + "...");
+  // The ActionStatus-not-OK message carries the bounded ErrorInfo too.
+  r = tle::DecodeRoomPage(
+      R"({"ActionStatus":"FAIL","ErrorCode":0,"ErrorInfo":")" +
+      std::string(100000, 'i') + "\"}");
+  CHECK(r.error.kind == tle::ErrorKind::kDecode);
+  CHECK(r.error.message.size() < 400);
+}
+
+TEST_CASE("UpstreamText repairs, blanks control characters and cuts",
+          "[decoder]") {
+  using tle::UpstreamText;
+  CHECK(UpstreamText("", 10).empty());
+  CHECK(UpstreamText("plain", 10) == "plain");
+  CHECK(UpstreamText("exactly10!", 10) == "exactly10!");
+  CHECK(UpstreamText("eleven byte", 10) == "eleven ...");
+  CHECK(UpstreamText("a\tb\x7f", 10) == "a b ");
+  // Overlong forms, surrogates, code points above U+10FFFF, stray
+  // continuation bytes and truncated sequences are each replaced.
+  const std::string fffd = "\xef\xbf\xbd";
+  CHECK(UpstreamText("\xc0\xaf", 20) == fffd + fffd);
+  CHECK(UpstreamText("\xed\xa0\x80", 20) == fffd + fffd + fffd);
+  CHECK(UpstreamText("\xf4\x90\x80\x80", 20) == fffd + fffd + fffd + fffd);
+  CHECK(UpstreamText("\x80", 20) == fffd);
+  CHECK(UpstreamText("\xe2\x82", 20) == fffd + fffd);
+  // Valid multi-byte characters are kept, and never split by a cut.
+  CHECK(UpstreamText("\xc3\xa9\xe7\x94\xa8\xf0\x9f\x98\x80", 20) ==
+        "\xc3\xa9\xe7\x94\xa8\xf0\x9f\x98\x80");
+  CHECK(UpstreamText("\xe7\x94\xa8\xe7\x94\xa8\xe7\x94\xa8", 8) ==
+        "\xe7\x94\xa8...");
+  // Work is bounded by the cap, not by the input.
+  CHECK(UpstreamText(std::string(64 << 20, 'x'), 16) ==
+        std::string(13, 'x') + "...");
+}

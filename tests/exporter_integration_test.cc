@@ -7,8 +7,8 @@
 #include <set>
 
 #include "exporter/exporter.h"
-#include "simulator/simulator.h"
 #include "exporter/web/web_server.h"
+#include "simulator/simulator.h"
 #include "tests/support/metrics_text.h"
 
 namespace tle {

@@ -15,6 +15,7 @@
 #include "exporter/metrics/gzip.h"
 #include "exporter/metrics/health_exposition.h"
 #include "exporter/metrics/snapshot_exposition.h"
+#include "tests/support/metrics_text.h"
 
 namespace tle {
 namespace {
@@ -91,14 +92,184 @@ std::string RenderSample(int max_room_series) {
   return out;
 }
 
-TEST_CASE("a snapshot renders to the golden exposition") {
-  std::string text = RenderSample(2);
-  std::string golden_path =
-      std::string(TLE_FIXTURES_DIR) + "/golden/snapshot.prom";
+// Compares `text` with tests/fixtures/golden/NAME (TLE_UPDATE_GOLDEN=1
+// rewrites it).
+void CheckGolden(const std::string& text, const std::string& name) {
+  std::string golden_path = std::string(TLE_FIXTURES_DIR) + "/golden/" + name;
   if (std::getenv("TLE_UPDATE_GOLDEN") != nullptr) {
     std::ofstream(golden_path, std::ios::binary) << text;
   }
   CHECK(text == ReadFile(golden_path));
+}
+
+TEST_CASE("a snapshot renders to the golden exposition") {
+  CheckGolden(RenderSample(2), "snapshot.prom");
+}
+
+// Names for some IDs (1, 3 and status 1; tag 2 and statuses 0, 2 unmapped),
+// constant labels, and lifecycle totals.
+RenderOptions NamedOptions() {
+  RenderOptions options;
+  options.max_room_series = 2;
+  options.category_names = {{1, "music"}, {3, "gaming \xff"}, {9, "unused"}};
+  options.activity_status_names = {{1, "live"}, {7, "unused"}};
+  options.labels = {{"env", "prod"}, {"team", "live \"a\""}};
+  return options;
+}
+
+LifecycleTotals SampleTotals() {
+  LifecycleDelta delta;
+  delta.opened = 4;
+  delta.closed = 3;
+  delta.entries = 1234;
+  delta.lifetimes = {45, 4000, 100000};
+  LifecycleTotals totals;
+  totals.Add(delta);
+  return totals;
+}
+
+std::string RenderNamed() {
+  LifecycleTotals totals = SampleTotals();
+  RenderedSnapshot r =
+      RenderSnapshot(SampleSnapshot(), NamedOptions(), &totals);
+  std::string out;
+  for (std::string_view piece : AssembleSnapshots({&r})) out.append(piece);
+  return out;
+}
+
+TEST_CASE("names, constant labels and lifecycle render to the golden file") {
+  CheckGolden(RenderNamed(), "snapshot_named.prom");
+}
+
+TEST_CASE("name labels appear exactly where a mapped ID is a label") {
+  auto samples = testing::ParseSamples(RenderNamed());
+  const std::string app =
+      "sdkappid=\"1400000000\",env=\"prod\",team=\"live \\\"a\\\"\"";
+  // Mapped tags carry category_name; the unmapped tag and "none" do not.
+  CHECK(samples.count("tencent_live_category_rooms{" + app +
+                      ",category=\"1\",category_name=\"music\"}") == 1);
+  CHECK(samples.count(
+            "tencent_live_category_rooms{" + app +
+            ",category=\"3\",category_name=\"gaming \xef\xbf\xbd\"}") == 1);
+  CHECK(samples.count("tencent_live_category_rooms{" + app +
+                      ",category=\"2\"}") == 1);
+  CHECK(samples.count("tencent_live_category_rooms{" + app +
+                      ",category=\"none\"}") == 1);
+  CHECK(samples.count(
+            "tencent_live_activity_status_rooms{" + app +
+            ",activity_status=\"1\",activity_status_name=\"live\"}") == 1);
+  CHECK(samples.count("tencent_live_activity_status_rooms{" + app +
+                      ",activity_status=\"0\"}") == 1);
+  // Names of IDs no room has make no series.
+  std::string text = RenderNamed();
+  CHECK(text.find("unused") == std::string::npos);
+  // activity_status_name only where the status is a label, never on the
+  // room-level status gauge (its value is the status).
+  int with_name = 0;
+  testing::SumOf(samples, "tencent_live_room_activity_status",
+                 "activity_status_name", &with_name);
+  CHECK(with_name == 0);
+  // room_info keeps categories and gains category_names (IDs where unnamed).
+  CHECK(text.find(",categories=\"1,2,3\",category_names=\"music,2,gaming "
+                  "\xef\xbf\xbd\"}") != std::string::npos);
+  CHECK(text.find(",categories=\"2,2\",category_names=\"2,2\"}") !=
+        std::string::npos);
+}
+
+TEST_CASE(
+    "constant labels are on every series of the app, right after sdkappid") {
+  std::string text = RenderNamed();
+  auto samples = testing::ParseSamples(text);
+  REQUIRE(samples.size() > 20);
+  for (const auto& [series, value] : samples) {
+    INFO(series);
+    CHECK(series.find("{sdkappid=\"1400000000\",env=\"prod\",team=\"live "
+                      "\\\"a\\\"\"") != std::string::npos);
+  }
+  // Without constant labels nothing is added.
+  for (const auto& [series, value] : testing::ParseSamples(RenderSample(0))) {
+    INFO(series);
+    CHECK(series.find("env=") == std::string::npos);
+  }
+}
+
+TEST_CASE("lifecycle families: counters and a lifetime histogram") {
+  std::string text = RenderNamed();
+  CHECK(text.find("# TYPE tencent_live_rooms_opened_total counter\n") !=
+        std::string::npos);
+  CHECK(text.find("# TYPE tencent_live_room_lifetime_seconds histogram\n") !=
+        std::string::npos);
+  CHECK(text.find("# TYPE tencent_live_room_entries_total counter\n") !=
+        std::string::npos);
+  auto samples = testing::ParseSamples(text);
+  const std::string app =
+      "sdkappid=\"1400000000\",env=\"prod\",team=\"live \\\"a\\\"\"";
+  CHECK(samples["tencent_live_rooms_opened_total{" + app + "}"] == 4);
+  CHECK(samples["tencent_live_rooms_closed_total{" + app + "}"] == 3);
+  CHECK(samples["tencent_live_room_entries_total{" + app + "}"] == 1234);
+  CHECK(samples["tencent_live_room_lifetime_seconds_bucket{" + app +
+                ",le=\"60\"}"] == 1);
+  CHECK(samples["tencent_live_room_lifetime_seconds_bucket{" + app +
+                ",le=\"3600\"}"] == 1);
+  CHECK(samples["tencent_live_room_lifetime_seconds_bucket{" + app +
+                ",le=\"7200\"}"] == 2);
+  CHECK(samples["tencent_live_room_lifetime_seconds_bucket{" + app +
+                ",le=\"86400\"}"] == 2);
+  CHECK(samples["tencent_live_room_lifetime_seconds_bucket{" + app +
+                ",le=\"+Inf\"}"] == 3);
+  CHECK(samples["tencent_live_room_lifetime_seconds_count{" + app + "}"] == 3);
+  CHECK(samples["tencent_live_room_lifetime_seconds_sum{" + app + "}"] ==
+        104045);
+  // Without totals (a caller with no lifecycle) the families are absent.
+  CHECK(RenderSample(0).find("tencent_live_rooms_opened_total") ==
+        std::string::npos);
+  // HELP says where they come from; tencent_live_views says it is no counter.
+  CHECK(text.find("# HELP tencent_live_rooms_closed_total Rooms gone: missed "
+                  "by two complete background walks in a row, from comparing "
+                  "complete background walks") != std::string::npos);
+  CHECK(text.find("# HELP tencent_live_views Sum of ViewCount over every room "
+                  "of the last complete background walk. Not a counter") !=
+        std::string::npos);
+  CHECK(text.find(
+            "rate(tencent_live_room_entries_total) gives entries per second") !=
+        std::string::npos);
+}
+
+TEST_CASE("health series of an app carry its constant labels, the rest none") {
+  AppHealth a;
+  a.sdkappid = 7;
+  a.labels = {{"env", "prod"}, {"team", "live"}};
+  a.stats.errors_by_code["70003"] = 2;
+  a.stats.duration_buckets.assign(RequestDurationBuckets().size() + 1, 0);
+  AppHealth b;
+  b.sdkappid = 8;
+  b.stats.duration_buckets.assign(RequestDurationBuckets().size() + 1, 0);
+  std::string text = RenderHealth({a, b}, ReloadStatus{}, ReadProcessSample());
+  CHECK(text.find("tencent_live_api_errors_total{sdkappid=\"7\",env=\"prod\","
+                  "team=\"live\",api=\"get_room_list\",code=\"70003\"} 2") !=
+        std::string::npos);
+  int apps = 0;
+  for (const auto& [series, value] : testing::ParseSamples(text)) {
+    INFO(series);
+    if (series.find("sdkappid=\"7\"") != std::string::npos) {
+      ++apps;
+      CHECK(series.find("{sdkappid=\"7\",env=\"prod\",team=\"live\"") !=
+            std::string::npos);
+    } else {
+      // The other app, build info, reload and process_* have none.
+      CHECK(series.find("env=") == std::string::npos);
+    }
+  }
+  CHECK(apps > 20);
+  CHECK(text.find("tencent_live_exporter_build_info{version=") !=
+        std::string::npos);
+  CHECK(text.find("tencent_live_up{sdkappid=\"8\"} 0") != std::string::npos);
+  std::string output;
+  int rc = testing::PromtoolCheckMetrics(text + RenderNamed(), &output);
+  REQUIRE(rc != -1);  // promtool: Debian package prometheus (test-packages.txt)
+  INFO(output);
+  CHECK(rc == 0);
+  CHECK(output.empty());
 }
 
 // Switches the process to a comma-decimal locale; when none is installed,

@@ -10,7 +10,11 @@ add_test(NAME alertmanager_check
   COMMAND ${Python3_EXECUTABLE} ${TLE_OPS_DIR}/check_rules.py alertmanager ${CMAKE_SOURCE_DIR})
 add_test(NAME dashboards_check
   COMMAND ${Python3_EXECUTABLE} ${TLE_OPS_DIR}/check_dashboards.py --self-test ${CMAKE_SOURCE_DIR})
-set_tests_properties(rules_check alertmanager_check PROPERTIES LABELS rules TIMEOUT 120)
+# The inhibitions, on a real Alertmanager fed with alerts labelled as the promtool tests expect.
+add_test(NAME alertmanager_inhibition
+  COMMAND ${Python3_EXECUTABLE} ${TLE_OPS_DIR}/inhibition_test.py --source-dir ${CMAKE_SOURCE_DIR})
+set_tests_properties(rules_check alertmanager_check alertmanager_inhibition PROPERTIES
+  LABELS rules TIMEOUT 120)
 set_tests_properties(dashboards_check PROPERTIES LABELS dashboards TIMEOUT 120)
 
 add_test(NAME e2e

@@ -1,4 +1,6 @@
-// Tests for UserSig (TLSSigAPIv2) minting, decoding and checking.
+// Tests for UserSig (TLSSigAPIv2): minting (the exporter's client stage) and
+// decoding and checking (the simulator's, simulator/usersig_check.h), each
+// against known answers and against the other.
 #include "exporter/client/usersig.h"
 
 #include <openssl/evp.h>
@@ -8,6 +10,8 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "simulator/usersig_check.h"
 
 namespace {
 

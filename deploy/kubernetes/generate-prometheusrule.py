@@ -17,6 +17,7 @@ Needs Python 3 and PyYAML.
 import argparse
 import difflib
 import pathlib
+import re
 import sys
 
 import yaml
@@ -25,6 +26,23 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 RULES_DIR = ROOT / "config" / "prometheus"
 OUTPUT = ROOT / "deploy" / "kubernetes" / "prometheusrule.yaml"
 NAME = "tencent-live-exporter"
+
+
+def project_version():
+    """The project's version, from CMakeLists.txt (the image tag and app.kubernetes.io/version)."""
+    text = (ROOT / "CMakeLists.txt").read_text(encoding="utf-8")
+    match = re.search(r"project\(\s*tencent_live_exporter\s+VERSION\s+([0-9][0-9.]*)", text)
+    if not match:
+        raise SystemExit("generate-prometheusrule: no project(... VERSION x.y.z) in CMakeLists.txt")
+    return match.group(1)
+
+
+def labels():
+    """The recommended app.kubernetes.io/* labels, as on every resource of deploy/kubernetes."""
+    return {"app.kubernetes.io/name": NAME, "app.kubernetes.io/instance": NAME,
+            "app.kubernetes.io/version": project_version(),
+            "app.kubernetes.io/component": "exporter", "app.kubernetes.io/part-of": NAME,
+            "app.kubernetes.io/managed-by": "kustomize"}
 
 
 def rule_files(rules_dir):
@@ -66,7 +84,7 @@ def generate(rules_dir=RULES_DIR):
         "kind": "PrometheusRule",
         "metadata": {
             "name": NAME,
-            "labels": {"app.kubernetes.io/name": NAME},
+            "labels": labels(),
         },
         "spec": {"groups": groups},
     }

@@ -1,27 +1,33 @@
-// HttpRoomSource: the real RoomSource, calling get_room_list over HTTPS with
-// cpp-httplib.
+// HttpRoomSource: the real RoomSource, a thin adapter from the walker's
+// "next page of rooms" to one get_room_list call of an UpstreamClient.
 //
-// Keeps one keep-alive connection per app, verifies the server certificate by
-// default (system CAs, or ca_file), mints its UserSig from the secret key and
-// renews it when half its lifetime has passed, sends a fresh 32-bit `random`
-// with every request, and reads at most kMaxAnswerBytes of an answer before
-// giving up. cpp-httplib stays inside http_room_source.cc.
+// FetchPage = Call(kGetRoomList, {"Next":..,"Count":..}) then DecodeRoomPage;
+// the client does the HTTP (libcurl), the UserSig and every bound on the
+// answer (exporter/client/upstream_client.h). The client may be shared with
+// other users of the same app (the top-rooms rounds); Cancel cancels it for
+// all of them (shutdown).
 //
 // FetchPage/RenewCredential belong to the walker thread; Cancel may be called
 // from any thread.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "exporter/client/room_source.h"
+#include "exporter/client/upstream_client.h"
 #include "exporter/config/config.h"
 
 namespace tle {
 
 class HttpRoomSource final : public RoomSource {
  public:
+  // Its own client for `app` (MakeHttpUpstreamClient).
   explicit HttpRoomSource(const AppConfig& app);
+  // Over a given client. REQUIRES: client != nullptr.
+  explicit HttpRoomSource(std::shared_ptr<UpstreamClient> client);
   ~HttpRoomSource() override;
   HttpRoomSource(const HttpRoomSource&) = delete;
   HttpRoomSource& operator=(const HttpRoomSource&) = delete;
@@ -33,11 +39,14 @@ class HttpRoomSource final : public RoomSource {
   void Cancel() override;
 
  private:
-  class Impl;
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<UpstreamClient> client_;
 };
 
-// The request path with its five query parameters (pure; exposed for tests).
+// The get_room_list request body: {"Next":"<next, JSON-escaped>","Count":N}
+// (pure; exposed for tests).
+std::string RoomListBody(std::string_view next, int count);
+
+// The get_room_list request target (ApiTarget for kGetRoomList).
 std::string RoomListTarget(std::int64_t sdkappid, const std::string& identifier,
                            const std::string& usersig, std::uint32_t random);
 

@@ -14,10 +14,25 @@
 // thread. `done` runs exactly once per Send, on the client's own I/O thread
 // (or on the caller's thread when the request fails before it is started);
 // it must not block and must not call back into the client synchronously
-// except Send.
+// except Send. Destroying the client fails what is still in flight
+// ("cancelled") and joins its I/O thread; REQUIRES: no Send or Call running
+// concurrently with the destructor.
+//
+// The real client (libcurl, exporter/client/curl_upstream_client.cc) keeps
+// one I/O thread per app and bounds every request: one total deadline
+// (request_timeout, headers and body together, from Send to the last byte),
+// response headers at most kMaxHeaderBytes and one header line at most
+// kMaxHeaderLineBytes, the body at most kMaxAnswerBytes (counted while it
+// streams), no redirects, HTTP/1.1 keep-alive connections reused across
+// requests. Proxies come from the environment as curl reads them
+// (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY; README "Configuration").
+// Error messages name the API, endpoint and curl's reason (host, port, errno
+// text, TLS reason, ca_file), never the UserSig or a query string.
 #pragma once
 
 #include <array>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -77,7 +92,27 @@ class UpstreamClient {
   virtual void Cancel() = 0;
 };
 
-// The real client (libcurl). REQUIRES: app.endpoint, credential set.
-std::unique_ptr<UpstreamClient> MakeHttpUpstreamClient(const AppConfig& app);
+// Caps on an answer's headers (the body's is kMaxAnswerBytes, in the decoder
+// stage): over either, the request fails as kDecode.
+inline constexpr std::size_t kMaxHeaderBytes = 64 * 1024;  // all header lines
+inline constexpr std::size_t kMaxHeaderLineBytes = 8 * 1024;  // any one line
+
+// Connections the real client keeps open to its endpoint at most; requests
+// beyond it wait for a free one (their request_timeout runs while they wait).
+// The walker uses one, a top-rooms round top_rooms.concurrency.
+inline constexpr int kDefaultMaxConnections = 16;
+
+// The real client (libcurl). REQUIRES: app.endpoint, credential set;
+// max_connections >= 1.
+std::unique_ptr<UpstreamClient> MakeHttpUpstreamClient(
+    const AppConfig& app, int max_connections = kDefaultMaxConnections);
+
+// The request target of `api` with its five query parameters (pure; exposed
+// for tests): "/v4/live_engine_http_srv/<name>?sdkappid=..&identifier=..
+// &usersig=..&random=..&contenttype=json", identifier and usersig
+// percent-encoded.
+std::string ApiTarget(Api api, std::int64_t sdkappid,
+                      std::string_view identifier, std::string_view usersig,
+                      std::uint32_t random);
 
 }  // namespace tle

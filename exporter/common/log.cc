@@ -1,7 +1,10 @@
 #include "exporter/common/log.h"
 
+#include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <mutex>
@@ -13,6 +16,8 @@ std::atomic<LogLevel> g_level{LogLevel::kInfo};
 std::atomic<LogFormat> g_format{LogFormat::kLogfmt};
 std::atomic<LogSink> g_sink{nullptr};
 std::mutex g_write_mutex;
+
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
 const char* LevelName(LogLevel level) {
   switch (level) {
@@ -29,9 +34,11 @@ const char* LevelName(LogLevel level) {
 }
 
 std::string Timestamp(double unix_seconds) {
-  auto seconds = static_cast<std::time_t>(unix_seconds);
-  int millis =
-      static_cast<int>((unix_seconds - static_cast<double>(seconds)) * 1000.0);
+  // To the nearest millisecond: x.123 is 0.1229999... above x in a double.
+  long long total_ms = std::llround(unix_seconds * 1000.0);
+  long long whole = total_ms / 1000 - (total_ms % 1000 < 0 ? 1 : 0);
+  auto seconds = static_cast<std::time_t>(whole);
+  int millis = static_cast<int>(total_ms - whole * 1000);
   std::tm tm{};
   gmtime_r(&seconds, &tm);
   char buf[64];
@@ -41,31 +48,107 @@ std::string Timestamp(double unix_seconds) {
   return buf;
 }
 
+// Length of the well-formed UTF-8 sequence at s[i], or 0 when the bytes there
+// are not one; *bad is then how many bytes form the maximal invalid subpart
+// (Unicode's "substitution of maximal subparts": each becomes one U+FFFD).
+std::size_t Utf8SequenceAt(std::string_view s, std::size_t i,
+                           std::size_t* bad) {
+  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = byte(i);
+  if (c < 0x80) return 1;
+  std::size_t len = 0;
+  unsigned char lo = 0x80;  // the range of the second byte
+  unsigned char hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) {
+    len = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3;
+    if (c == 0xE0) lo = 0xA0;  // no overlong forms
+    if (c == 0xED) hi = 0x9F;  // no surrogates
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4;
+    if (c == 0xF0) lo = 0x90;  // no overlong forms
+    if (c == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
+  } else {
+    *bad = 1;
+    return 0;
+  }
+  for (std::size_t k = 1; k < len; ++k) {
+    if (i + k >= s.size()) {
+      *bad = k;
+      return 0;
+    }
+    unsigned char b = byte(i + k);
+    bool ok = k == 1 ? (b >= lo && b <= hi) : (b >= 0x80 && b <= 0xBF);
+    if (!ok) {
+      *bad = k;
+      return 0;
+    }
+  }
+  return len;
+}
+
+// The bytes of `text` made valid UTF-8 and cut to about kMaxLogValueBytes.
+std::string CleanText(std::string_view text) {
+  std::string out;
+  out.reserve(std::min(text.size(), kMaxLogValueBytes) + 3);
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t bad = 0;
+    std::size_t len = Utf8SequenceAt(text, i, &bad);
+    std::string_view piece = len == 0 ? kReplacement : text.substr(i, len);
+    if (out.size() + piece.size() > kMaxLogValueBytes) {
+      out.append("...(").append(std::to_string(text.size() - i));
+      out.append(" more bytes)");
+      break;
+    }
+    out.append(piece);
+    i += len == 0 ? bad : len;
+  }
+  return out;
+}
+
+// A JSON string literal of valid UTF-8 `s` (as CleanText makes it).
 void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');
   for (char c : s) {
     auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out->push_back('\\');
-      out->push_back(c);
-    } else if (c == '\n') {
-      out->append("\\n");
-    } else if (u < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", u);
-      out->append(buf);
-    } else {
-      out->push_back(c);
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default:
+        if (u < 0x20 || u == 0x7F) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\u%04x", u);
+          out->append(buf);
+        } else {
+          out->push_back(c);
+        }
     }
   }
   out->push_back('"');
 }
 
-void AppendLogfmtValue(std::string* out, std::string_view s) {
+// logfmt: bare when the value has no space, quote, '=', backslash or control
+// character (and is not empty), else quoted with JSON escapes.
+void AppendLogfmtString(std::string* out, std::string_view s) {
   bool plain = !s.empty();
   for (char c : s) {
     auto u = static_cast<unsigned char>(c);
-    if (c == ' ' || c == '"' || c == '=' || c == '\\' || u < 0x20)
+    if (c == ' ' || c == '"' || c == '=' || c == '\\' || u < 0x20 || u == 0x7F)
       plain = false;
   }
   if (plain) {
@@ -75,7 +158,85 @@ void AppendLogfmtValue(std::string* out, std::string_view s) {
   }
 }
 
+template <typename T>
+void AppendNumber(std::string* out, T value) {
+  char buf[32];
+  auto result = std::to_chars(buf, buf + sizeof(buf), value);
+  out->append(buf, result.ptr);
+}
+
+// Numbers in their shortest exact form, independent of the locale. JSON has
+// no NaN or infinities: they are written as the strings Prometheus uses.
+void AppendDouble(std::string* out, double value, LogFormat format) {
+  if (std::isfinite(value)) {
+    AppendNumber(out, value);
+    return;
+  }
+  const char* text = std::isnan(value) ? "NaN" : value > 0 ? "+Inf" : "-Inf";
+  if (format == LogFormat::kJson) {
+    AppendJsonString(out, text);
+  } else {
+    out->append(text);
+  }
+}
+
+void AppendValue(std::string* out, const LogValue& value, LogFormat format) {
+  const LogValue::Storage& v = value.value();
+  if (const auto* text = std::get_if<std::string>(&v)) {
+    std::string clean = CleanText(*text);
+    if (format == LogFormat::kJson) {
+      AppendJsonString(out, clean);
+    } else {
+      AppendLogfmtString(out, clean);
+    }
+  } else if (const auto* i = std::get_if<std::int64_t>(&v)) {
+    AppendNumber(out, *i);
+  } else if (const auto* u = std::get_if<std::uint64_t>(&v)) {
+    AppendNumber(out, *u);
+  } else if (const auto* d = std::get_if<double>(&v)) {
+    AppendDouble(out, *d, format);
+  } else if (const auto* b = std::get_if<bool>(&v)) {
+    out->append(*b ? "true" : "false");
+  }
+}
+
 }  // namespace
+
+std::string FormatDuration(std::chrono::milliseconds duration) {
+  auto ms = duration.count();
+  if (ms == 0) return "0s";
+  std::string out;
+  // -(ms + 1) + 1 is |ms| even for the most negative value.
+  std::uint64_t left = ms < 0 ? static_cast<std::uint64_t>(-(ms + 1)) + 1
+                              : static_cast<std::uint64_t>(ms);
+  if (ms < 0) out.push_back('-');
+  struct Unit {
+    std::uint64_t ms;
+    const char* name;
+  };
+  constexpr std::uint64_t kSecond = 1000;
+  constexpr std::uint64_t kDay = 24 * 60 * 60 * kSecond;
+  constexpr Unit kUnits[] = {{365 * kDay, "y"},
+                             {7 * kDay, "w"},
+                             {kDay, "d"},
+                             {60 * 60 * kSecond, "h"},
+                             {60 * kSecond, "m"},
+                             {kSecond, "s"},
+                             {1, "ms"}};
+  for (const Unit& unit : kUnits) {
+    if (left >= unit.ms) {
+      out.append(std::to_string(left / unit.ms)).append(unit.name);
+      left %= unit.ms;
+    }
+  }
+  return out;
+}
+
+bool LogValue::absent() const {
+  if (std::holds_alternative<std::monostate>(value_)) return true;
+  const auto* text = std::get_if<std::string>(&value_);
+  return text != nullptr && text->empty();
+}
 
 bool ParseLogLevel(std::string_view text, LogLevel* level) {
   if (text == "debug")
@@ -117,26 +278,26 @@ std::string FormatLogLine(LogFormat format, double unix_seconds, LogLevel level,
     line.append(",\"level\":");
     AppendJsonString(&line, LevelName(level));
     line.append(",\"msg\":");
-    AppendJsonString(&line, msg);
+    AppendJsonString(&line, CleanText(msg));
     for (const auto& [key, value] : fields) {
-      if (value.empty()) continue;  // a field that does not apply is left out
+      if (value.absent()) continue;  // a field that does not apply
       line.push_back(',');
-      AppendJsonString(&line, key);
+      AppendJsonString(&line, CleanText(key));
       line.push_back(':');
-      AppendJsonString(&line, value);
+      AppendValue(&line, value, format);
     }
     line.push_back('}');
   } else {
     line.append("ts=").append(Timestamp(unix_seconds));
     line.append(" level=").append(LevelName(level));
     line.append(" msg=");
-    AppendLogfmtValue(&line, msg);
+    AppendLogfmtString(&line, CleanText(msg));
     for (const auto& [key, value] : fields) {
-      if (value.empty()) continue;
+      if (value.absent()) continue;
       line.push_back(' ');
       line.append(key);
       line.push_back('=');
-      AppendLogfmtValue(&line, value);
+      AppendValue(&line, value, format);
     }
   }
   return line;

@@ -1,5 +1,6 @@
 #include "exporter/decoder/room_page_decoder.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
 #include <cstdint>
@@ -14,6 +15,9 @@
 //
 // Envelope
 // - A body larger than kMaxAnswerBytes is kDecode without parsing.
+// - ErrorInfo and RequestId are taken through UpstreamText (at most 256 and 128
+//   bytes, valid UTF-8, no control characters): they go into log lines and
+//   error messages, and a RequestId into the landing page.
 // - ErrorCode may be an integer, a numeric string ("70001") or an integral
 //   float; anything else ("abc", an object, a bool) is kDecode. A missing
 //   ErrorCode counts as 0.
@@ -31,8 +35,10 @@
 // - OK without a Response object -> kDecode.
 // - RoomList missing or null -> no rooms; not an array -> kDecode.
 // - Next missing or null -> "" (walk complete), but only when RoomList is
-//   present: a Response with neither is kDecode. Next of another type ->
-//   kDecode.
+//   present: a Response with neither is kDecode. Next of another type, or
+//   longer than kMaxCursorBytes (1 KiB; the vendor's cursors are ~25 bytes),
+//   -> kDecode: a cursor is kept for the whole walk and sent back, so it is
+//   never cut.
 //
 // Rooms (a rejected room is counted in RoomPage::rejected and left out; the
 // page still succeeds)
@@ -49,6 +55,11 @@
 //   kBadField.
 // - Owner_Account: string, or a JSON integer kept as its decimal text (a vendor
 //   sample shows a number); missing or null -> ""; anything else -> kBadField.
+// - Length caps (bytes, before any repair; the header lists them): RoomId 128,
+//   RoomName 512, Owner_Account 128, CoverURL 2048. A longer one -> kBadField
+//   (a RoomId too: it is present, just not acceptable). A room is dropped, not
+//   cut: a cut RoomId could collide with another room's, and these strings
+//   become label values of every room-level series.
 // - Category: array of at most 3 integers; missing or null -> empty; anything
 //   else -> kBadField.
 //
@@ -200,13 +211,14 @@ bool RoomInteger(const json::object& room, std::string_view key,
 // Reads an optional string field; `numbers_as_text` also takes an integer as
 // its decimal text.
 bool RoomString(const json::object& room, std::string_view key,
-                bool numbers_as_text, std::string& out) {
+                bool numbers_as_text, std::size_t max_bytes, std::string& out) {
   const json::value* v = room.if_contains(key);
   if (v == nullptr || v->is_null()) {
     out.clear();
     return true;
   }
   if (v->is_string()) {
+    if (v->get_string().size() > max_bytes) return false;
     out.assign(v->get_string().data(), v->get_string().size());
     return true;
   }
@@ -227,6 +239,8 @@ std::optional<RejectReason> DecodeRoom(const json::value& value, Room& room) {
   const json::value* id = obj->if_contains("RoomId");
   if (id == nullptr) return RejectReason::kMissingRoomId;
   if (id->is_string()) {
+    if (id->get_string().size() > kMaxRoomIdBytes)
+      return RejectReason::kBadField;
     room.room_id.assign(id->get_string().data(), id->get_string().size());
   } else if (std::optional<std::string> text = IntegerText(*id)) {
     room.room_id = std::move(*text);
@@ -235,9 +249,10 @@ std::optional<RejectReason> DecodeRoom(const json::value& value, Room& room) {
   }
   if (room.room_id.empty()) return RejectReason::kMissingRoomId;
 
-  if (!RoomString(*obj, "RoomName", false, room.room_name) ||
-      !RoomString(*obj, "CoverURL", false, room.cover_url) ||
-      !RoomString(*obj, "Owner_Account", true, room.owner_account) ||
+  if (!RoomString(*obj, "RoomName", false, kMaxRoomNameBytes, room.room_name) ||
+      !RoomString(*obj, "CoverURL", false, kMaxCoverUrlBytes, room.cover_url) ||
+      !RoomString(*obj, "Owner_Account", true, kMaxOwnerAccountBytes,
+                  room.owner_account) ||
       !RoomInteger(*obj, "ViewCount", true, room.view_count) ||
       !RoomInteger(*obj, "CreateTime", true, room.create_time) ||
       !RoomInteger(*obj, "ActivityStatus", false, room.activity_status)) {
@@ -263,7 +278,7 @@ std::optional<RejectReason> DecodeRoom(const json::value& value, Room& room) {
 // first `"RequestId":"..."` in the text, if it is short plain text; else "".
 std::string SalvageRequestId(std::string_view body) {
   constexpr std::string_view kKey = "\"RequestId\"";
-  constexpr std::size_t kMaxLength = 128;
+  constexpr std::size_t kMaxLength = kMaxRequestIdBytes;
   std::size_t at = body.find(kKey);
   if (at == std::string_view::npos) return std::string();
   std::size_t i = at + kKey.size();
@@ -288,10 +303,15 @@ std::string SalvageRequestId(std::string_view body) {
   return std::string();
 }
 
-std::string StringField(const json::object& obj, std::string_view key) {
+// A string field of the envelope, through UpstreamText; "" when missing or
+// not a string.
+std::string StringField(const json::object& obj, std::string_view key,
+                        std::size_t max_bytes) {
   const json::value* v = obj.if_contains(key);
   if (v == nullptr || !v->is_string()) return std::string();
-  return std::string(v->get_string().data(), v->get_string().size());
+  return UpstreamText(
+      std::string_view(v->get_string().data(), v->get_string().size()),
+      max_bytes);
 }
 
 DecodeResult DecodeParsed(const json::value& root) {
@@ -301,7 +321,7 @@ DecodeResult DecodeParsed(const json::value& root) {
     result.error = DecodeError("answer is not a JSON object");
     return result;
   }
-  std::string request_id = StringField(*top, "RequestId");
+  std::string request_id = StringField(*top, "RequestId", kMaxRequestIdBytes);
 
   std::int64_t code = 0;
   if (const json::value* ec = top->if_contains("ErrorCode"); ec != nullptr) {
@@ -319,12 +339,12 @@ DecodeResult DecodeParsed(const json::value& root) {
   if (code != 0) {
     result.error.kind = ErrorKind::kApi;
     result.error.code = code;
-    result.error.message = StringField(*top, "ErrorInfo");
+    result.error.message = StringField(*top, "ErrorInfo", kMaxErrorInfoBytes);
     result.error.request_id = std::move(request_id);
     return result;
   }
   if (!status_ok) {
-    std::string info = StringField(*top, "ErrorInfo");
+    std::string info = StringField(*top, "ErrorInfo", kMaxErrorInfoBytes);
     result.error = DecodeError("ActionStatus is not OK but ErrorCode is 0" +
                                    (info.empty() ? "" : ": " + info),
                                std::move(request_id));
@@ -351,6 +371,13 @@ DecodeResult DecodeParsed(const json::value& root) {
   if (next != nullptr && !next->is_string()) {
     result.error =
         DecodeError("Response.Next is not a string", std::move(request_id));
+    return result;
+  }
+  if (next != nullptr && next->get_string().size() > kMaxCursorBytes) {
+    result.error = DecodeError(
+        "Response.Next longer than " + std::to_string(kMaxCursorBytes) +
+            " bytes (" + std::to_string(next->get_string().size()) + ")",
+        std::move(request_id));
     return result;
   }
   if (list == nullptr && next == nullptr) {
@@ -380,11 +407,71 @@ DecodeResult DecodeParsed(const json::value& root) {
 
 }  // namespace
 
+std::string UpstreamText(std::string_view text, std::size_t max_bytes) {
+  static constexpr std::string_view kReplacement = "\xef\xbf\xbd";  // U+FFFD
+  static constexpr std::string_view kCut = "...";
+  std::string out;
+  out.reserve(std::min(text.size(), max_bytes));
+  // The byte length of the valid UTF-8 sequence at text[i], or 0.
+  auto sequence_length = [&text](std::size_t i) -> std::size_t {
+    const auto byte = [&text](std::size_t at) {
+      return static_cast<unsigned char>(text[at]);
+    };
+    const unsigned char c = byte(i);
+    if (c < 0x80) return 1;
+    std::size_t length = 0;
+    unsigned char low = 0x80, high = 0xbf;  // range of the second byte
+    if (c >= 0xc2 && c <= 0xdf) {
+      length = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      length = 3;
+      if (c == 0xe0) low = 0xa0;   // no overlong forms
+      if (c == 0xed) high = 0x9f;  // no surrogates
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      length = 4;
+      if (c == 0xf0) low = 0x90;   // no overlong forms
+      if (c == 0xf4) high = 0x8f;  // nothing above U+10FFFF
+    } else {
+      return 0;
+    }
+    if (text.size() - i < length) return 0;
+    if (byte(i + 1) < low || byte(i + 1) > high) return 0;
+    for (std::size_t k = 2; k < length; ++k) {
+      if (byte(i + k) < 0x80 || byte(i + k) > 0xbf) return 0;
+    }
+    return length;
+  };
+  // Repair until the text is known to need a cut (bounded work), then cut.
+  std::size_t i = 0;
+  while (i < text.size() && out.size() <= max_bytes) {
+    const std::size_t length = sequence_length(i);
+    if (length == 0) {
+      out += kReplacement;
+      ++i;  // skip one byte and try again from the next
+    } else if (length == 1 && (static_cast<unsigned char>(text[i]) < 0x20 ||
+                               text[i] == 0x7f)) {
+      out += ' ';
+      ++i;
+    } else {
+      out.append(text.substr(i, length));
+      i += length;
+    }
+  }
+  if (out.size() <= max_bytes && i == text.size()) return out;
+  std::size_t end = max_bytes - kCut.size();
+  // `out` is valid UTF-8: step back over continuation bytes to a boundary.
+  while (end > 0 && (static_cast<unsigned char>(out[end]) & 0xc0) == 0x80) {
+    --end;
+  }
+  out.resize(end);
+  out += kCut;
+  return out;
+}
+
 DecodeResult DecodeRoomPage(std::string_view body) {
   if (body.size() > kMaxAnswerBytes) {
     DecodeResult result;
-    result.error = DecodeError("answer larger than " +
-                               std::to_string(kMaxAnswerBytes) + " bytes");
+    result.error = DecodeError("answer larger than 8 MiB");
     return result;
   }
   try {

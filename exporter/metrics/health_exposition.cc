@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <sstream>
 
 #include "exporter/common/version.h"
@@ -244,6 +245,11 @@ std::string RenderHealth(const std::vector<AppHealth>& apps,
         "Start time of the process since unix epoch in seconds.",
         MetricType::Gauge, process->start_time_seconds);
   }
+  std::map<std::string, const detail::ConstantLabels*> constant;
+  for (const AppHealth& app : apps) {
+    constant[std::to_string(app.sdkappid)] = &app.labels;
+  }
+  detail::AddConstantLabels(constant, &families);
   std::string out;
   out.reserve(4096 + apps.size() * 4096);
   detail::AppendFamilies(families, &out);

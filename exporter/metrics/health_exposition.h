@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "exporter/walker/walk_stats.h"
@@ -17,6 +18,8 @@ struct AppHealth {
   std::int64_t sdkappid = 0;
   double interval_seconds = 0;
   WalkStatsView stats;
+  // Constant labels of the app (AppConfig::labels), on every one of its series.
+  std::vector<std::pair<std::string, std::string>> labels;
 };
 
 struct ProcessSample {

@@ -1,6 +1,7 @@
 #include "exporter/metrics/snapshot_exposition.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <set>
 #include <unordered_set>
@@ -20,6 +21,7 @@ constexpr std::size_t kBatch = 512;  // rooms per serialized batch
 struct FamilyInfo {
   const char* name;
   const char* help;
+  MetricType type;
 };
 
 // Every HELP says where the numbers come from: a background walk, not the
@@ -27,36 +29,61 @@ struct FamilyInfo {
 constexpr std::array<FamilyInfo, kSnapshotFamilyCount> kFamilies = {{
     {"tencent_live_room_views",
      "ViewCount (total room entries) of a live room, from the last complete "
-     "background walk of "
-     "get_room_list; top max_room_series rooms only."},
+     "background walk of get_room_list; top max_room_series rooms only.",
+     MetricType::Gauge},
     {"tencent_live_room_info",
      "Descriptive labels of a live room (value 1), from the last complete "
-     "background walk; top "
-     "max_room_series rooms only."},
+     "background walk; top max_room_series rooms only. categories: the "
+     "Category tags joined by ','; category_names: the same tags by their "
+     "configured name (the ID where a tag has none).",
+     MetricType::Gauge},
     {"tencent_live_room_activity_status",
      "ActivityStatus of a live room, from the last complete background walk; "
-     "top max_room_series "
-     "rooms only."},
+     "top max_room_series rooms only.",
+     MetricType::Gauge},
     {"tencent_live_room_created_timestamp_seconds",
      "CreateTime of a live room in Unix seconds, from the last complete "
-     "background walk; top "
-     "max_room_series rooms only."},
+     "background walk; top max_room_series rooms only.",
+     MetricType::Gauge},
     {"tencent_live_rooms",
      "Live rooms in the last complete background walk of get_room_list (the "
-     "walk runs on its own "
-     "schedule, not per scrape)."},
+     "walk runs on its own schedule, not per scrape).",
+     MetricType::Gauge},
     {"tencent_live_views",
-     "Sum of ViewCount over every room of the last complete background walk."},
+     "Sum of ViewCount over every room of the last complete background walk. "
+     "Not a counter: it drops when rooms close, so rate() of it is wrong; "
+     "rate(tencent_live_room_entries_total) gives entries per second.",
+     MetricType::Gauge},
     {"tencent_live_category_rooms",
      "Rooms of the last complete background walk carrying a Category tag "
-     "(category=\"none\" for "
-     "rooms without tags)."},
+     "(category=\"none\" for rooms without tags).",
+     MetricType::Gauge},
     {"tencent_live_activity_status_rooms",
-     "Rooms of the last complete background walk per ActivityStatus."},
+     "Rooms of the last complete background walk per ActivityStatus.",
+     MetricType::Gauge},
     {"tencent_live_room_series_omitted",
      "Rooms of the last complete background walk left out of room-level series "
-     "by "
-     "max_room_series."},
+     "by max_room_series.",
+     MetricType::Gauge},
+    {"tencent_live_rooms_opened_total",
+     "Rooms seen that the previous complete walks had not seen, from "
+     "comparing complete background walks of get_room_list (the first walk "
+     "sets the baseline).",
+     MetricType::Counter},
+    {"tencent_live_rooms_closed_total",
+     "Rooms gone: missed by two complete background walks in a row, from "
+     "comparing complete background walks of get_room_list.",
+     MetricType::Counter},
+    {"tencent_live_room_lifetime_seconds",
+     "Lifetime of each closed room: end of the last complete background walk "
+     "that saw it minus its CreateTime, from comparing complete background "
+     "walks.",
+     MetricType::Histogram},
+    {"tencent_live_room_entries_total",
+     "Room entries across the app: ViewCount growth of rooms seen before plus "
+     "the ViewCount of rooms opened since, from comparing complete background "
+     "walks; rate() of it is entries per second.",
+     MetricType::Counter},
 }};
 
 std::size_t Index(SnapshotFamily family) {
@@ -70,13 +97,57 @@ ClientMetric Gauge(std::vector<ClientMetric::Label> labels, double value) {
   return metric;
 }
 
-std::string JoinCategories(const std::vector<std::int64_t>& categories) {
+ClientMetric Counter(std::vector<ClientMetric::Label> labels, double value) {
+  ClientMetric metric;
+  metric.label = std::move(labels);
+  metric.counter.value = value;
+  return metric;
+}
+
+ClientMetric LifetimeHistogram(std::vector<ClientMetric::Label> labels,
+                               const LifecycleTotals& totals) {
+  ClientMetric metric;
+  metric.label = std::move(labels);
+  metric.histogram.sample_count = totals.lifetime_count;
+  metric.histogram.sample_sum = totals.lifetime_sum;
+  std::uint64_t cumulative = 0;
+  for (std::size_t b = 0; b < totals.lifetime_buckets.size(); ++b) {
+    cumulative += totals.lifetime_buckets[b];
+    ClientMetric::Bucket bucket;
+    bucket.cumulative_count = cumulative;
+    bucket.upper_bound = b < kRoomLifetimeBuckets.size()
+                             ? kRoomLifetimeBuckets[b]
+                             : std::numeric_limits<double>::infinity();
+    metric.histogram.bucket.push_back(bucket);
+  }
+  return metric;
+}
+
+// Tags joined by ','; with `names`, each tag that has a name there as its name,
+// the others as their ID.
+std::string JoinCategories(
+    const std::vector<std::int64_t>& categories,
+    const std::map<std::int64_t, std::string>* names = nullptr) {
   std::string out;
   for (std::int64_t tag : categories) {
     if (!out.empty()) out.push_back(',');
-    out.append(std::to_string(tag));
+    const std::string* name = nullptr;
+    if (names != nullptr) {
+      auto it = names->find(tag);
+      if (it != names->end()) name = &it->second;
+    }
+    out.append(name != nullptr ? *name : std::to_string(tag));
   }
   return out;
+}
+
+// Appends `label`="the ID's name" when `names` has one for `id`.
+void AddName(const std::map<std::int64_t, std::string>& names, std::int64_t id,
+             const char* label, std::vector<ClientMetric::Label>* labels) {
+  auto name = names.find(id);
+  if (name != names.end()) {
+    labels->push_back(detail::MakeLabel(label, ValidUtf8(name->second)));
+  }
 }
 
 // Serializes `batch` of a family into `out` and clears it.
@@ -84,7 +155,7 @@ void Flush(SnapshotFamily family, std::vector<ClientMetric>* batch,
            std::string* out) {
   MetricFamily mf;
   mf.name = kFamilies[Index(family)].name;
-  mf.type = MetricType::Gauge;
+  mf.type = kFamilies[Index(family)].type;
   mf.metric = std::move(*batch);
   detail::AppendSamples(mf, out);
   batch->clear();
@@ -135,12 +206,32 @@ std::string ValidUtf8(std::string_view text) {
   return out;
 }
 
+RenderOptions RenderOptionsFor(const AppConfig& app) {
+  RenderOptions options;
+  options.max_room_series = app.walk.max_room_series;
+  options.category_names = app.walk.category_names;
+  options.activity_status_names = app.walk.activity_status_names;
+  options.labels = app.labels;
+  return options;
+}
+
 RenderedSnapshot RenderSnapshot(const Snapshot& snapshot, int max_room_series) {
+  RenderOptions options;
+  options.max_room_series = max_room_series;
+  return RenderSnapshot(snapshot, options);
+}
+
+RenderedSnapshot RenderSnapshot(const Snapshot& snapshot,
+                                const RenderOptions& options,
+                                const LifecycleTotals* lifecycle) {
   RenderedSnapshot out;
   out.sdkappid = snapshot.sdkappid;
   out.completed_at = snapshot.completed_at;
-  const std::string app = std::to_string(snapshot.sdkappid);
-  auto app_label = [&] { return detail::MakeLabel("sdkappid", app); };
+  // sdkappid and the constant labels, which start every series of the app.
+  const std::vector<ClientMetric::Label> app_labels =
+      detail::AppLabels(std::to_string(snapshot.sdkappid), options.labels);
+  auto app_label = [&] { return app_labels; };
+  const int max_room_series = options.max_room_series;
 
   std::size_t room_series = snapshot.rooms.size();
   if (max_room_series > 0) {
@@ -180,8 +271,8 @@ RenderedSnapshot RenderSnapshot(const Snapshot& snapshot, int max_room_series) {
     std::size_t flushes = 0;
     for (const auto& [room_ptr, room_id] : shown) {
       const Room& room = *room_ptr;
-      std::vector<ClientMetric::Label> labels = {
-          app_label(), detail::MakeLabel("room_id", room_id)};
+      std::vector<ClientMetric::Label> labels = app_label();
+      labels.push_back(detail::MakeLabel("room_id", room_id));
       switch (family) {
         case SnapshotFamily::kRoomViews:
           batch.push_back(
@@ -196,6 +287,10 @@ RenderedSnapshot RenderSnapshot(const Snapshot& snapshot, int max_room_series) {
               detail::MakeLabel("cover_url", ValidUtf8(room.cover_url)));
           labels.push_back(
               detail::MakeLabel("categories", JoinCategories(room.categories)));
+          labels.push_back(detail::MakeLabel(
+              "category_names",
+              ValidUtf8(
+                  JoinCategories(room.categories, &options.category_names))));
           batch.push_back(Gauge(std::move(labels), 1));
           break;
         case SnapshotFamily::kRoomActivityStatus:
@@ -234,35 +329,60 @@ RenderedSnapshot RenderSnapshot(const Snapshot& snapshot, int max_room_series) {
     ++by_status[room.activity_status];
   }
   auto single = [&](SnapshotFamily family, double value) {
-    std::vector<ClientMetric> one = {Gauge({app_label()}, value)};
+    std::vector<ClientMetric> one = {Gauge(app_label(), value)};
     Flush(family, &one, &out.samples[Index(family)]);
     ++out.series;
   };
   single(SnapshotFamily::kRooms, static_cast<double>(snapshot.rooms.size()));
   single(SnapshotFamily::kViews, views);
   for (const auto& [tag, count] : by_category) {
-    batch.push_back(
-        Gauge({app_label(), detail::MakeLabel("category", std::to_string(tag))},
-              static_cast<double>(count)));
+    std::vector<ClientMetric::Label> labels = app_label();
+    labels.push_back(detail::MakeLabel("category", std::to_string(tag)));
+    AddName(options.category_names, tag, "category_name", &labels);
+    batch.push_back(Gauge(std::move(labels), static_cast<double>(count)));
   }
   if (no_category > 0 || by_category.empty()) {
-    batch.push_back(Gauge({app_label(), detail::MakeLabel("category", "none")},
-                          static_cast<double>(no_category)));
+    std::vector<ClientMetric::Label> labels = app_label();
+    labels.push_back(detail::MakeLabel("category", "none"));
+    batch.push_back(Gauge(std::move(labels), static_cast<double>(no_category)));
   }
   out.series += batch.size();
   Flush(SnapshotFamily::kCategoryRooms, &batch,
         &out.samples[Index(SnapshotFamily::kCategoryRooms)]);
   for (const auto& [status, count] : by_status) {
-    batch.push_back(
-        Gauge({app_label(),
-               detail::MakeLabel("activity_status", std::to_string(status))},
-              static_cast<double>(count)));
+    std::vector<ClientMetric::Label> labels = app_label();
+    labels.push_back(
+        detail::MakeLabel("activity_status", std::to_string(status)));
+    AddName(options.activity_status_names, status, "activity_status_name",
+            &labels);
+    batch.push_back(Gauge(std::move(labels), static_cast<double>(count)));
   }
   out.series += batch.size();
   Flush(SnapshotFamily::kActivityStatusRooms, &batch,
         &out.samples[Index(SnapshotFamily::kActivityStatusRooms)]);
   single(SnapshotFamily::kRoomSeriesOmitted,
          static_cast<double>(snapshot.rooms.size() - shown.size()));
+
+  // The app's room lifecycle totals, counters since the app was configured.
+  if (lifecycle != nullptr) {
+    auto one = [&](SnapshotFamily family, ClientMetric metric) {
+      // A histogram is a line per bucket plus _sum and _count.
+      out.series += metric.histogram.bucket.empty()
+                        ? 1
+                        : metric.histogram.bucket.size() + 2;
+      std::vector<ClientMetric> metrics;
+      metrics.push_back(std::move(metric));
+      Flush(family, &metrics, &out.samples[Index(family)]);
+    };
+    one(SnapshotFamily::kRoomsOpened,
+        Counter(app_label(), static_cast<double>(lifecycle->opened)));
+    one(SnapshotFamily::kRoomsClosed,
+        Counter(app_label(), static_cast<double>(lifecycle->closed)));
+    one(SnapshotFamily::kRoomLifetime,
+        LifetimeHistogram(app_label(), *lifecycle));
+    one(SnapshotFamily::kRoomEntries,
+        Counter(app_label(), static_cast<double>(lifecycle->entries)));
+  }
   return out;
 }
 
@@ -273,7 +393,7 @@ std::vector<std::string_view> AssembleSnapshots(
     std::array<std::string, kSnapshotFamilyCount> headers;
     for (std::size_t f = 0; f < kFamilies.size(); ++f) {
       detail::AppendHeader(kFamilies[f].name, kFamilies[f].help,
-                           MetricType::Gauge, &headers[f]);
+                           kFamilies[f].type, &headers[f]);
     }
     return headers;
   }();

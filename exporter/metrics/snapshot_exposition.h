@@ -1,19 +1,26 @@
 // Snapshot -> exposition text, rendered once per walk.
 //
 // A snapshot's series (room-level ones for the top max_room_series rooms,
-// aggregates over every room) are rendered when the walk completes, family by
-// family, into RenderedSnapshot; the text of several apps is then assembled
-// with one HELP/TYPE header per family, as the exposition format requires.
+// aggregates over every room, and the app's room lifecycle counters) are
+// rendered when the walk completes, family by family, into RenderedSnapshot;
+// the text of several apps is then assembled with one HELP/TYPE header per
+// family, as the exposition format requires. Every series starts with the
+// app's labels: sdkappid, then the app's constant labels (`labels:`); IDs that
+// the app's category_names / activity_status_names map gain a name label.
 // prometheus-cpp (MetricFamily, TextSerializer) stays inside the .cc files of
 // this folder. Pure functions; safe to call from any thread.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "exporter/config/config.h"
+#include "exporter/snapshot/lifecycle.h"
 #include "exporter/snapshot/snapshot.h"
 
 namespace tle {
@@ -29,8 +36,23 @@ enum class SnapshotFamily {
   kCategoryRooms,
   kActivityStatusRooms,
   kRoomSeriesOmitted,
+  kRoomsOpened,
+  kRoomsClosed,
+  kRoomLifetime,
+  kRoomEntries,
 };
-inline constexpr int kSnapshotFamilyCount = 9;
+inline constexpr int kSnapshotFamilyCount = 13;
+
+// How one app's snapshot is rendered: from its config (RenderOptionsFor).
+struct RenderOptions {
+  int max_room_series = 0;  // 0 = all rooms
+  std::map<std::int64_t, std::string> category_names;
+  std::map<std::int64_t, std::string> activity_status_names;
+  // Constant labels, added right after sdkappid on every series of the app.
+  // Names are checked by the config (valid, no clash with the exporter's own).
+  std::vector<std::pair<std::string, std::string>> labels;
+};
+RenderOptions RenderOptionsFor(const AppConfig& app);
 
 struct RenderedSnapshot {
   std::int64_t sdkappid = 0;
@@ -40,8 +62,13 @@ struct RenderedSnapshot {
       samples;  // sample lines only, per family
 };
 
-// REQUIRES: snapshot.rooms sorted as SortRooms does. max_room_series 0 = all
-// rooms.
+// REQUIRES: snapshot.rooms sorted as SortRooms does. `lifecycle`: the app's
+// totals after this walk (RoomLifecycle::Observe); null renders no lifecycle
+// families.
+RenderedSnapshot RenderSnapshot(const Snapshot& snapshot,
+                                const RenderOptions& options,
+                                const LifecycleTotals* lifecycle = nullptr);
+// Without names, constant labels or lifecycle (benchmarks, tests).
 RenderedSnapshot RenderSnapshot(const Snapshot& snapshot, int max_room_series);
 
 // HELP/TYPE of each family followed by every app's sample lines for it, as

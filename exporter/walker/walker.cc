@@ -1,6 +1,7 @@
 #include "exporter/walker/walker.h"
 
 #include <algorithm>
+#include <cmath>
 #include <unordered_set>
 #include <utility>
 
@@ -16,6 +17,11 @@ constexpr std::chrono::milliseconds kMinRateLimitBackoff{1000};
 
 double SecondsSince(SteadyClock::time_point start) {
   return std::chrono::duration<double>(SteadyClock::now() - start).count();
+}
+
+// A duration in seconds to the millisecond, for log lines.
+double RoundedSeconds(SteadyClock::duration d) {
+  return std::round(std::chrono::duration<double>(d).count() * 1000) / 1000;
 }
 
 double UnixNow() {
@@ -93,12 +99,9 @@ std::chrono::milliseconds Walker::Backoff(int attempt) {
 
 void Walker::Run() {
   Log(LogLevel::kInfo, "walker started",
-      {{"sdkappid", app_label_},
+      {{"sdkappid", app_.sdkappid},
        {"endpoint", app_.endpoint},
-       {"interval",
-        std::to_string(
-            std::chrono::duration<double>(app_.walk.interval).count()) +
-            "s"}});
+       {"interval", app_.walk.interval}});
   while (!stopping_) {
     auto start = SteadyClock::now();
     try {
@@ -108,13 +111,22 @@ void Walker::Run() {
       // memory), the walker logs it and tries again at the next interval.
       stats_.WalkFailed(WalkFailure::kDecode, 0, 0, e.what());
       Log(LogLevel::kError, "walk aborted by an exception",
-          {{"sdkappid", app_label_}, {"error", e.what()}});
+          {{"sdkappid", app_.sdkappid}, {"error", e.what()}});
+    }
+    // A walk longer than its interval delays the next one: say so, since
+    // /metrics then serves older data than the config promises.
+    auto took = SteadyClock::now() - start;
+    if (took > app_.walk.interval && !stopping_) {
+      Log(LogLevel::kWarn, "walk took longer than its interval",
+          {{"sdkappid", app_.sdkappid},
+           {"seconds", RoundedSeconds(took)},
+           {"interval", app_.walk.interval}});
     }
     // The next walk starts `interval` after this one started, or at once after
     // an overrun.
     if (!SleepUntil(start + app_.walk.interval)) break;
   }
-  Log(LogLevel::kInfo, "walker stopped", {{"sdkappid", app_label_}});
+  Log(LogLevel::kInfo, "walker stopped", {{"sdkappid", app_.sdkappid}});
 }
 
 Walker::FetchOutcome Walker::FetchWithRetries(const std::string& cursor) {
@@ -155,11 +167,11 @@ Walker::FetchOutcome Walker::FetchWithRetries(const std::string& cursor) {
     // cause); only retries get a line of their own.
     if (!retry) return {std::move(result), false};
     Log(LogLevel::kWarn, "request failed, retrying",
-        {{"sdkappid", app_label_},
+        {{"sdkappid", app_.sdkappid},
          {"code", error.CodeLabel()},
          {"request_id", error.request_id},
          {"error", error.message},
-         {"attempt", std::to_string(attempt + 1)}});
+         {"attempt", attempt + 1}});
 
     ++attempt;
     stats_.Retry();
@@ -189,13 +201,13 @@ bool Walker::WalkOnce() {
     stats_.WalkFailed(reason, seconds, pages, why);
     std::string cause = error != nullptr ? LikelyCause(*error) : "";
     Log(LogLevel::kError, "walk failed",
-        {{"sdkappid", app_label_},
+        {{"sdkappid", app_.sdkappid},
          {"reason", WalkFailureLabel(reason)},
          {"error", why},
          {"code", error != nullptr ? error->CodeLabel() : ""},
          {"request_id", error != nullptr ? error->request_id : ""},
          {"likely_cause", cause},
-         {"pages", std::to_string(pages)}});
+         {"pages", pages}});
     return false;
   };
 
@@ -209,7 +221,7 @@ bool Walker::WalkOnce() {
     FetchOutcome outcome = FetchWithRetries(cursor);
     if (outcome.stopped) {
       Log(LogLevel::kInfo, "walk aborted by shutdown",
-          {{"sdkappid", app_label_}});
+          {{"sdkappid", app_.sdkappid}});
       return false;
     }
     if (!outcome.result.error.ok()) {
@@ -219,13 +231,17 @@ bool Walker::WalkOnce() {
     }
     ++pages;
     RoomPage& page = outcome.result.page;
+    Log(LogLevel::kDebug, "page fetched",
+        {{"sdkappid", app_.sdkappid},
+         {"page", pages},
+         {"rooms", page.rooms.size()},
+         {"request_id", page.request_id}});
     for (int i = 0; i < kRejectReasonCount; ++i) {
       if (page.rejected[static_cast<std::size_t>(i)] > 0) {
         Log(LogLevel::kWarn, "rooms rejected",
-            {{"sdkappid", app_label_},
+            {{"sdkappid", app_.sdkappid},
              {"reason", RejectReasonLabel(static_cast<RejectReason>(i))},
-             {"count",
-              std::to_string(page.rejected[static_cast<std::size_t>(i)])},
+             {"count", page.rejected[static_cast<std::size_t>(i)]},
              {"request_id", page.request_id}});
       }
       stats_.RoomsRejected(static_cast<RejectReason>(i),
@@ -242,7 +258,7 @@ bool Walker::WalkOnce() {
     if (duplicates > 0) {
       stats_.RoomsRejected(RejectReason::kDuplicate, duplicates);
       Log(LogLevel::kDebug, "duplicate rooms across pages",
-          {{"sdkappid", app_label_}, {"count", std::to_string(duplicates)}});
+          {{"sdkappid", app_.sdkappid}, {"count", duplicates}});
     }
     if (page.next.empty()) break;
     if (!seen_cursors.insert(page.next).second) {
@@ -264,11 +280,12 @@ bool Walker::WalkOnce() {
   std::size_t room_count = snapshot->rooms.size();
   if (publish_) publish_(std::move(snapshot));
   stats_.WalkCompleted(seconds, pages, completed_at);
-  Log(LogLevel::kDebug, "walk completed",
-      {{"sdkappid", app_label_},
-       {"rooms", std::to_string(room_count)},
-       {"pages", std::to_string(pages)},
-       {"seconds", std::to_string(seconds)}});
+  // At info: after errors, this line is what says the upstream recovered.
+  Log(LogLevel::kInfo, "walk completed",
+      {{"sdkappid", app_.sdkappid},
+       {"rooms", room_count},
+       {"pages", pages},
+       {"seconds", std::round(seconds * 1000) / 1000}});
   return true;
 }
 

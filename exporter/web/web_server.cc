@@ -229,14 +229,14 @@ class WebServer::Impl final : public web::RequestHandler {
     Log(LogLevel::kInfo, "listening",
         {{"address", host + ":" + std::to_string(port_)},
          {"telemetry_path", options_.telemetry_path},
-         {"tls", tls_ ? "true" : "false"},
+         {"tls", tls_},
          {"client_auth_type",
           security->tls_config
               ? ClientAuthTypeName(security->tls_config->client_auth_type)
               : ""},
-         {"basic_auth_users", std::to_string(security->auth->users())},
-         {"max_requests", std::to_string(options_.max_requests)},
-         {"max_connections", std::to_string(options_.max_connections)}});
+         {"basic_auth_users", security->auth->users()},
+         {"max_requests", options_.max_requests},
+         {"max_connections", options_.max_connections}});
     return port_;
   }
 
@@ -277,7 +277,7 @@ class WebServer::Impl final : public web::RequestHandler {
     SetSecurity(security);
     Log(LogLevel::kInfo, "web config reloaded",
         {{"file", options_.web_config_file},
-         {"basic_auth_users", std::to_string(security->auth->users())}});
+         {"basic_auth_users", security->auth->users()}});
   }
 
   // web::RequestHandler, called on a connection's strand.

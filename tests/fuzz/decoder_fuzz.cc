@@ -1,16 +1,19 @@
 // libFuzzer harness for the decoder stage and the UserSig decoder.
 //
-// Feeds the input to DecodeRoomPage and DecodeUserSig and aborts when a result
-// breaks the functions' contracts (nothing may throw; rejected rooms never
-// reach the page; a decoded UserSig re-mints to the same fields). Built only
-// with TLE_FUZZ=ON (see tests/fuzz.cmake).
+// Feeds the input to DecodeRoomPage, UpstreamText and DecodeUserSig and aborts
+// when a result breaks the functions' contracts (nothing may throw; rejected
+// rooms never reach the page; no upstream string passes its cap; UpstreamText
+// gives bounded, clean UTF-8; a decoded UserSig re-mints to the same fields).
+// Built only with TLE_FUZZ=ON (see tests/fuzz.cmake).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "exporter/client/usersig.h"
 #include "exporter/decoder/room_page_decoder.h"
+#include "simulator/usersig_check.h"
 
 namespace {
 
@@ -18,8 +21,22 @@ void Require(bool condition) {
   if (!condition) std::abort();
 }
 
+// UpstreamText's output is within its cap and already clean: a second pass
+// changes nothing.
+void CheckUpstreamText(std::string_view text) {
+  for (const std::size_t max :
+       {std::size_t{3}, std::size_t{16}, std::size_t{256}}) {
+    const std::string once = tle::UpstreamText(text, max);
+    Require(once.size() <= max);
+    Require(tle::UpstreamText(once, max) == once);
+  }
+}
+
 void CheckRoomPage(std::string_view text) {
   const tle::DecodeResult result = tle::DecodeRoomPage(text);
+  Require(result.error.request_id.size() <= tle::kMaxRequestIdBytes);
+  if (result.error.kind == tle::ErrorKind::kApi)
+    Require(result.error.message.size() <= tle::kMaxErrorInfoBytes);
   if (!result.error.ok()) {
     Require(result.error.kind == tle::ErrorKind::kApi ||
             result.error.kind == tle::ErrorKind::kDecode);
@@ -28,8 +45,14 @@ void CheckRoomPage(std::string_view text) {
     return;
   }
   constexpr std::int64_t kMaxExact = std::int64_t{1} << 53;
+  Require(result.page.next.size() <= tle::kMaxCursorBytes);
+  Require(result.page.request_id.size() <= tle::kMaxRequestIdBytes);
   for (const tle::Room& room : result.page.rooms) {
     Require(!room.room_id.empty());
+    Require(room.room_id.size() <= tle::kMaxRoomIdBytes);
+    Require(room.room_name.size() <= tle::kMaxRoomNameBytes);
+    Require(room.owner_account.size() <= tle::kMaxOwnerAccountBytes);
+    Require(room.cover_url.size() <= tle::kMaxCoverUrlBytes);
     Require(room.view_count >= 0 && room.view_count <= kMaxExact);
     Require(room.create_time >= 0 && room.create_time <= kMaxExact);
     Require(room.activity_status >= -kMaxExact &&
@@ -71,6 +94,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                                       std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   CheckRoomPage(text);
+  CheckUpstreamText(text);
   CheckUserSig(text);
   return 0;
 }

@@ -1,9 +1,9 @@
-// libFuzzer harness for the UserSig document parser.
+// libFuzzer harness for the UserSig document reader (simulator/usersig_check).
 //
 // The input is taken as the JSON document inside a UserSig: it is
 // zlib-compressed and base64-encoded in the vendor alphabet here (with OpenSSL
 // and zlib, not with the code under test), so the fuzzer explores the
-// hand-written flat JSON parser instead of spending its time on base64 and
+// SAX handler over Boost.JSON instead of spending its time on base64 and
 // zlib. A document that decodes must re-mint to the same fields. Built only
 // with TLE_FUZZ=ON.
 #include <openssl/evp.h>
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "exporter/client/usersig.h"
+#include "simulator/usersig_check.h"
 
 namespace {
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Checks the Grafana dashboards in dashboards/*.json (ctest dashboards_check).
 
-Rules (issue 4): valid JSON; a fixed, unique `uid`; `datasource`, `job`, `instance` and `sdkappid`
-variables; every panel on ${datasource}, with a title, a description and a unit; every variable used
+Rules (issue 4): valid JSON; a fixed, unique `uid`; `editable: false` (they are provisioned);
+`datasource`, `job`, `instance` and `sdkappid` variables; every panel on ${datasource}, with a title,
+a description and a unit that is one of Grafana's unit ids (no custom `suffix:`); every variable used
 is defined; `$__rate_interval` as the range of every rate/irate/increase; counters (*_total and
 histogram *_bucket/_count/_sum series) only inside rate/irate/increase; every metric name is one the
 exporter exports (the list below is copied from the contract) or one the recording rules record; no
@@ -30,7 +31,8 @@ import tempfile
 
 import yaml
 
-# Metric names of the exporter (contract.md, section Metrics), plus the walk interval gauge.
+# Metric names of the exporter (contract.md, section Metrics, with the lifecycle and top-rooms
+# tables), plus the walk interval and config reload gauges it also exports.
 EXPORTED = {
     "tencent_live_room_views", "tencent_live_room_info", "tencent_live_room_activity_status",
     "tencent_live_room_created_timestamp_seconds", "tencent_live_rooms", "tencent_live_views",
@@ -42,8 +44,25 @@ EXPORTED = {
     "tencent_live_api_retries_total", "tencent_live_api_request_duration_seconds_bucket",
     "tencent_live_api_request_duration_seconds_count",
     "tencent_live_api_request_duration_seconds_sum", "tencent_live_rooms_rejected_total",
-    "tencent_live_exporter_build_info", "tencent_live_walk_interval_seconds", "up",
+    "tencent_live_api_failed_requests_total", "tencent_live_exporter_build_info",
+    # room lifecycle
+    "tencent_live_rooms_opened_total", "tencent_live_rooms_closed_total",
+    "tencent_live_room_lifetime_seconds_bucket", "tencent_live_room_lifetime_seconds_count",
+    "tencent_live_room_lifetime_seconds_sum", "tencent_live_room_entries_total",
+    # top rooms
+    "tencent_live_room_members", "tencent_live_room_viewers_total", "tencent_live_room_gifts_total",
+    "tencent_live_room_gift_coins_total", "tencent_live_room_gift_senders_total",
+    "tencent_live_room_likes_total", "tencent_live_room_messages_total",
+    "tencent_live_top_rooms_round_duration_seconds",
+    "tencent_live_top_rooms_last_success_timestamp_seconds",
+    # exporter health beyond the contract's table
+    "tencent_live_walk_interval_seconds", "tencent_live_config_last_reload_successful",
+    "tencent_live_config_last_reload_success_timestamp_seconds", "up",
 }
+# Grafana's own unit ids (no custom "suffix:..." units): per-minute values are 60 * rate() shown
+# as cpm/opm/reqpm. Only ids every Grafana since 7 knows.
+GRAFANA_UNITS = {"none", "short", "s", "ms", "percentunit", "reqps", "ops", "cps", "cpm", "opm",
+                 "reqpm", "dateTimeAsIso", "dateTimeFromNow", "dtdurations"}
 COUNTER_SUFFIXES = ("_total", "_bucket", "_count", "_sum")
 RATE_FUNCS = {"rate", "irate", "increase"}
 REQUIRED_VARS = ("datasource", "job", "instance", "sdkappid")
@@ -188,6 +207,8 @@ def check_dashboard(dash, name, known_metrics):
         errors.append(f"{name}: no fixed uid")
     if not dash.get("title"):
         errors.append(f"{name}: no title")
+    if dash.get("editable") is not False:
+        errors.append(f"{name}: provisioned dashboards must be editable: false")
     variables = {v.get("name"): v for v in dash.get("templating", {}).get("list", [])}
     for req in REQUIRED_VARS:
         if req not in variables:
@@ -237,6 +258,13 @@ def check_dashboard(dash, name, known_metrics):
         unit = p.get("fieldConfig", {}).get("defaults", {}).get("unit")
         if not isinstance(unit, str) or not unit.strip():
             errors.append(f"{where}: no unit")
+        units = [unit] + [prop.get("value") for o in p.get("fieldConfig", {}).get("overrides", [])
+                          for prop in o.get("properties", []) if prop.get("id") == "unit"]
+        units += [(p.get("options") or {}).get("yAxis", {}).get("unit")] if p.get(
+            "type") == "heatmap" else []
+        for u in units:
+            if isinstance(u, str) and u.strip() and u not in GRAFANA_UNITS:
+                errors.append(f"{where}: unit {u!r} is not a Grafana unit id of {sorted(GRAFANA_UNITS)}")
         if not is_own_datasource(p.get("datasource")):
             errors.append(f"{where}: not on ${{datasource}}")
         targets = p.get("targets") or []
@@ -307,6 +335,8 @@ def check_provisioning(root):
         elif not any(p.get("type") == "file" and p.get("name") and
                      (p.get("options") or {}).get("path") for p in doc.get("providers", [])):
             errors.append(f"{name}: no file provider with a name and options.path")
+        elif any(p.get("allowUiUpdates") is not False for p in doc.get("providers", [])):
+            errors.append(f"{name}: allowUiUpdates must be false (UI changes would be overwritten)")
     return errors
 
 
@@ -371,6 +401,9 @@ def self_test(root):
         "undefined variable": lambda d: first(d, "stat")["targets"][0].update(
             expr='tencent_live_up{room_id="$room"}'),
         "no fixed uid": lambda d: d.pop("uid"),
+        "is not a Grafana unit id": lambda d: first(d, "timeseries")["fieldConfig"][
+            "defaults"].update(unit="suffix: views/min"),
+        "editable: false": lambda d: d.update(editable=True),
     }
     errors = []
     for expected, breaker in breaks.items():

@@ -2,11 +2,13 @@
 """Checks the shipped Prometheus rules and Alertmanager config (ctests rules_check, alertmanager_check).
 
 check_rules.py rules [REPO_ROOT]
-    promtool check rules on config/prometheus/*rules*.yml, promtool check config on the scrape
-    example, promtool test rules on config/prometheus/tests/*.yml; then: every alert has a severity
-    (critical, warning or info), a static summary (no template), a templated description and a
-    runbook section in docs/operations.md; every alert is tested at least once firing and at least
-    once not firing.
+    config/prometheus/generate.py --check (rules.yml is what the generator writes); promtool check
+    rules on config/prometheus/*rules*.yml, promtool check config on the scrape example, promtool
+    test rules on config/prometheus/tests/*.yml; then: every alert has a severity (critical,
+    warning or info), a static summary (no template), a templated description, a runbook section
+    in docs/operations.md and an absolute runbook_url to that section, all on one base URL (no
+    repo-relative `runbook`); every alert is tested at least once firing and at least once not
+    firing; every recording rule is evaluated by at least one promtool test.
 check_rules.py alertmanager [REPO_ROOT]
     amtool check-config on config/alertmanager/alertmanager.yml, and amtool's route test: each
     severity reaches its receiver.
@@ -56,6 +58,7 @@ def check_rules(root):
     tests = sorted(glob.glob(os.path.join(prom, "tests", "*.yml")))
     if not rule_files or not tests:
         return [f"no rule files or no rule tests under {prom}"]
+    run([sys.executable, os.path.join(prom, "generate.py"), "--check"], errors)
     run(["promtool", "check", "rules", *rule_files], errors)
     run(["promtool", "check", "config", "--syntax-only", os.path.join(prom, "prometheus.yml")], errors)
     run(["promtool", "test", "rules", *tests], errors)
@@ -70,6 +73,7 @@ def check_rules(root):
             anchors = {anchor(m.group(1)) for m in re.finditer(r"^#+\s+(.+)$", f.read(), re.M)}
     else:
         errors.append("docs/operations.md is missing")
+    bases = set()
     for name, rule in alerts.items():
         labels, ann = rule.get("labels", {}), rule.get("annotations", {})
         if labels.get("severity") not in SEVERITIES:
@@ -81,16 +85,36 @@ def check_rules(root):
             errors.append(f"{name}: description must be templated")
         if anchor(name) not in anchors:
             errors.append(f"{name}: no runbook section '{name}' in docs/operations.md")
-        runbook = ann.get("runbook", "")
-        if runbook and runbook.split("#")[-1] != anchor(name):
-            errors.append(f"{name}: runbook annotation {runbook!r} does not point to its section")
+        if "runbook" in ann:
+            errors.append(f"{name}: repo-relative `runbook` annotation; use an absolute runbook_url")
+        url = ann.get("runbook_url", "")
+        base, _, fragment = url.partition("#")
+        if not re.match(r"^https?://[^/\s]+/", url):
+            errors.append(f"{name}: runbook_url {url!r} is not an absolute http(s) URL")
+        elif fragment != anchor(name):
+            errors.append(f"{name}: runbook_url {url!r} does not point to its section "
+                          f"#{anchor(name)}")
+        bases.add(base)
 
-    firing, silent = set(), set()
+    if len(bases) > 1:
+        errors.append(f"runbook_url uses several base URLs {sorted(bases)}: one base, set in "
+                      "config/prometheus/generate.py")
+
+    firing, silent, tested_exprs = set(), set(), []
     for path in tests:
         with open(path, encoding="utf-8") as f:
             for case in (yaml.safe_load(f) or {}).get("tests", []):
                 for t in case.get("alert_rule_test", []) or []:
                     (firing if t.get("exp_alerts") else silent).add(t["alertname"])
+                tested_exprs += [t.get("expr", "") for t in case.get("promql_expr_test") or []]
+    for path in rule_files:
+        with open(path, encoding="utf-8") as f:
+            for group in (yaml.safe_load(f) or {}).get("groups", []):
+                for rule in group.get("rules", []):
+                    record = rule.get("record")
+                    if record and not any(re.search(rf"(?<![\w:]){re.escape(record)}(?![\w:])", e)
+                                          for e in tested_exprs):
+                        errors.append(f"recording rule {record}: no promql_expr_test evaluates it")
     for name in alerts:
         if name not in firing:
             errors.append(f"{name}: no promtool test where it fires")

@@ -2,8 +2,9 @@
 """End-to-end test (ctest e2e): simulator -> exporter -> Prometheus -> Alertmanager -> webhook.
 
 Starts, on free loopback ports and in a temporary directory:
-  * tencent_live_simulator --rooms=60 (the fake upstream API),
-  * tencent_live_exporter, walking the simulator every 2 s,
+  * tencent_live_simulator --rooms=60 --churn (the fake upstream API; rooms open, close and grow),
+  * tencent_live_exporter, walking the simulator every 2 s, with top rooms on (count 10, every 2 s),
+    category and activity status names and a constant label env="e2e" (see PENDING_FAMILIES),
   * a real Prometheus (Debian `prometheus`), scraping the exporter every 1 s and evaluating the
     shipped rules every 1 s. The rules are config/prometheus/*rules*.yml, unchanged except that
     every alert's `for:` is shortened to 5s (the shipped durations are minutes long),
@@ -17,11 +18,23 @@ and asserts, in this order:
      /chat);
   3. with the simulator rejecting the UserSig (fault bad_signature, ErrorCode 70003), the alert
      TencentLiveAuthFailing fires and reaches the critical route (/pager);
+     and Alertmanager itself marks TencentLiveWalksFailing of that app suppressed by it (the
+     inhibition in config/alertmanager/alertmanager.yml; tests/ops/inhibition_test.py checks every
+     inhibition rule);
   4. once the faults are cleared and walks complete again, every query of every panel of every
      dashboard, and every label_values() query of their variables, returns data from Prometheus
      ($job, $instance, $sdkappid and $room_id filled in with the real values,
      $__rate_interval = 15s). The failure phases run first so that the error and retry panels have
      series to show.
+
+PENDING_FAMILIES below lists metric families the dashboards and rules already use but the exporter
+does not export yet (their C++ lands separately). A query that reads one of them, directly or
+through a recording rule, is only checked to be accepted by Prometheus (it parses and evaluates),
+not to return data, and the test says so in its output. Every other query must return data. A
+family on the list that Prometheus does have data for fails the test: take it off the list. While
+the list names top-rooms families, the exporter's config may fall back to one without the new keys
+(top_rooms, category_names, labels) if the exporter refuses them; once the list is empty, it must
+accept them.
 Every process is stopped in a `finally` block (and gets SIGTERM if this script dies). Python 3
 standard library plus PyYAML.
 
@@ -33,6 +46,7 @@ import glob
 import http.server
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -46,6 +60,27 @@ import urllib.parse
 import urllib.request
 
 import yaml
+
+# Families the exporter does not export yet (see the docstring). Empty this list when they land.
+PENDING_FAMILIES = {
+    # issue 13: failed-request counters present from the start
+    "tencent_live_api_failed_requests_total",
+    # issue 12: top rooms
+    "tencent_live_room_members", "tencent_live_room_viewers_total", "tencent_live_room_gifts_total",
+    "tencent_live_room_gift_coins_total", "tencent_live_room_gift_senders_total",
+    "tencent_live_room_likes_total", "tencent_live_room_messages_total",
+    "tencent_live_top_rooms_round_duration_seconds",
+    "tencent_live_top_rooms_last_success_timestamp_seconds",
+}
+# Config keys of issues 12 and 13 the e2e exporter runs with (see the docstring).
+NEW_CONFIG_DEFAULTS = {
+    "top_rooms": {"count": 10, "interval": "2s"},
+    "category_names": {1: "music", 2: "gaming"},
+    "activity_status_names": {0: "idle", 1: "live"},
+}
+NEW_CONFIG_APP = {"labels": {"env": "e2e"}}
+HISTOGRAM_SUFFIXES = ("_bucket", "_count", "_sum")
+NAME_RE = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
 
 SECRET = "demo-secret-key-not-for-production"
 SDKAPPID = "1400000000"
@@ -303,6 +338,54 @@ def dashboard_queries(source_dir):
     return targets, variables
 
 
+def recording_rules(source_dir):
+    """{record name: expr} of the shipped recording rules."""
+    records = {}
+    for path in sorted(glob.glob(os.path.join(source_dir, "config", "prometheus", "*rules*.yml"))):
+        with open(path, encoding="utf-8") as f:
+            for group in (yaml.safe_load(f) or {}).get("groups", []):
+                for rule in group.get("rules", []):
+                    if "record" in rule:
+                        records[rule["record"]] = rule["expr"]
+    return records
+
+
+def family(name):
+    for suffix in HISTOGRAM_SUFFIXES:
+        if name.endswith(suffix) and name[:-len(suffix)] in PENDING_FAMILIES:
+            return name[:-len(suffix)]
+    return name
+
+
+def pending_families_of(expr, records, seen=None):
+    """The PENDING_FAMILIES an expression reads, directly or through recording rules."""
+    seen = set() if seen is None else seen
+    found = set()
+    for name in NAME_RE.findall(expr):
+        if family(name) in PENDING_FAMILIES:
+            found.add(family(name))
+        elif name in records and name not in seen:
+            seen.add(name)
+            found |= pending_families_of(records[name], records, seen)
+    return found
+
+
+def exporter_config(path, sim, with_new_keys):
+    defaults = {"interval": "2s", "stale_after": "1m"}
+    app = {"sdkappid": int(SDKAPPID), "endpoint": sim, "identifier": "administrator",
+           "secret_key_env": "TENCENT_LIVE_SECRET_KEY"}
+    if with_new_keys:
+        defaults.update(NEW_CONFIG_DEFAULTS)
+        app.update(NEW_CONFIG_APP)
+    with open(path, "w", encoding="utf-8") as f:
+        yaml.safe_dump({"defaults": defaults, "apps": [app]}, f)
+
+
+def alertmanager_alerts(base, alertname):
+    url = f"{base}/api/v2/alerts?" + urllib.parse.urlencode({"filter": f'alertname="{alertname}"'})
+    return json.loads(http_get(url)[1])
+
+
 def substitute(expr, values):
     for name in sorted(values, key=len, reverse=True):
         expr = expr.replace("${%s}" % name, values[name]).replace("$" + name, values[name])
@@ -326,17 +409,22 @@ def run(args):
         sim = f"http://127.0.0.1:{sim_port}"
 
         # --- simulator and exporter ---------------------------------------------------------
-        procs.start("simulator", [args.simulator, f"--port={sim_port}", "--rooms=60"])
+        procs.start("simulator", [args.simulator, f"--port={sim_port}", "--rooms=60", "--churn"])
         wait_for("the simulator to listen",
                  lambda: "listening on" in procs.log_text("simulator"), 20, procs)
 
         exporter_cfg = os.path.join(workdir, "exporter.yml")
-        with open(exporter_cfg, "w", encoding="utf-8") as f:
-            yaml.safe_dump({"defaults": {"interval": "2s", "stale_after": "1m"},
-                            "apps": [{"sdkappid": int(SDKAPPID), "endpoint": sim,
-                                      "identifier": "administrator",
-                                      "secret_key_env": "TENCENT_LIVE_SECRET_KEY"}]}, f)
         env = dict(os.environ, TENCENT_LIVE_SECRET_KEY=SECRET)
+        exporter_config(exporter_cfg, sim, with_new_keys=True)
+        check = subprocess.run([args.exporter, "--config.check", f"--config.file={exporter_cfg}"],
+                               capture_output=True, text=True, env=env, timeout=30)
+        if check.returncode != 0:
+            reason = (check.stdout + check.stderr).strip()
+            if not PENDING_FAMILIES:
+                raise TestFailure(f"the exporter refuses the config keys of issues 12/13: {reason}")
+            log(f"PENDING: the exporter refuses the new config keys ({reason}); running without "
+                "top_rooms, category_names, activity_status_names and labels")
+            exporter_config(exporter_cfg, sim, with_new_keys=False)
         procs.start("exporter", [args.exporter, f"--config.file={exporter_cfg}",
                                  f"--web.listen-address=127.0.0.1:{exp_port}"], env=env)
         wait_for("the exporter to be ready (/-/ready)",
@@ -413,6 +501,18 @@ def run(args):
         log(f"TencentLiveAuthFailing arrived at {path}: {alert['labels']}")
         if path != "/pager" or alert["labels"].get("severity") != "critical":
             raise TestFailure(f"TencentLiveAuthFailing went to {path}; expected /pager")
+        am = f"http://127.0.0.1:{am_port}"
+
+        def walks_failing_inhibited():
+            auth = {a["fingerprint"] for a in alertmanager_alerts(am, "TencentLiveAuthFailing")
+                    if a["labels"].get("sdkappid") == SDKAPPID}
+            return any(a["labels"].get("sdkappid") == SDKAPPID and
+                       a["status"]["state"] == "suppressed" and
+                       auth & set(a["status"]["inhibitedBy"] or [])
+                       for a in alertmanager_alerts(am, "TencentLiveWalksFailing"))
+        wait_for("Alertmanager to inhibit TencentLiveWalksFailing by TencentLiveAuthFailing",
+                 walks_failing_inhibited, 60, procs)
+        log("TencentLiveWalksFailing is suppressed by TencentLiveAuthFailing in Alertmanager")
 
         # --- 4. recovery, then every dashboard query returns data ---------------------------
         http_post(f"{sim}/-/sim/faults?clear=1")
@@ -421,14 +521,22 @@ def run(args):
                  lambda: prom.value(f'tencent_live_up{{sdkappid="{SDKAPPID}"}}') == 1, 60, procs)
         time.sleep(5)  # a few more scrapes and rule evaluations after the recovery
 
-        room_ids = prom.api("label/room_id/values",
-                            **{"match[]": f'tencent_live_room_views{{sdkappid="{SDKAPPID}"}}'})
-        if not room_ids:
+        # The Room dashboard's room: one of the top rooms (members and engagement exist only for
+        # those), else the most-viewed room.
+        top = (prom.query(f'topk(1, tencent_live_room_members{{sdkappid="{SDKAPPID}"}})') or
+               prom.query(f'topk(1, tencent_live_room_views{{sdkappid="{SDKAPPID}"}})'))
+        if not top:
             raise TestFailure("no room_id values in Prometheus")
-        values = {"job": JOB, "instance": instance, "sdkappid": SDKAPPID, "room_id": room_ids[0],
+        room_id = top[0]["metric"]["room_id"]
+        values = {"job": JOB, "instance": instance, "sdkappid": SDKAPPID, "room_id": room_id,
                   "__rate_interval": RATE_INTERVAL, "__interval": "5s", "__range": "5m"}
         targets, variables = dashboard_queries(source_dir)
-        failures = []
+        records = recording_rules(source_dir)
+        failures, pending_queries = [], []
+        for name in sorted(PENDING_FAMILIES):
+            if prom.query(f'count({{__name__=~"{name}(_bucket|_count|_sum)?"}})'):
+                failures.append(f"{name} is exported now: remove it from PENDING_FAMILIES in "
+                                "tests/ops/e2e_test.py")
         for where, selector, label in variables:
             series = prom.api("series", **{"match[]": substitute(selector, values),
                                            "start": time.time() - 300})
@@ -443,9 +551,17 @@ def run(args):
             except (ValueError, urllib.error.HTTPError) as e:
                 failures.append(f"{where}: query failed: {query}: {e}")
                 continue
-            if not result:
+            pending = pending_families_of(expr, records)
+            if pending:
+                pending_queries.append((where, sorted(pending)))
+            elif not result:
                 failures.append(f"{where}: no data for {query}")
         log(f"checked {len(targets)} panel queries and {len(variables)} variable queries")
+        if pending_queries:
+            log(f"PENDING: {len(pending_queries)} panel queries read families the exporter does "
+                "not export yet; they were checked to evaluate, not to return data:")
+            for where, pending in pending_queries:
+                log(f"  {where}: {', '.join(pending)}")
         if failures:
             raise TestFailure("dashboard queries without data:\n  " + "\n  ".join(failures))
         ok = True

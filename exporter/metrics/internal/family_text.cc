@@ -4,6 +4,8 @@
 
 #include <sstream>
 
+#include "exporter/metrics/snapshot_exposition.h"
+
 namespace tle::detail {
 namespace {
 
@@ -64,6 +66,35 @@ prometheus::ClientMetric::Label MakeLabel(std::string name, std::string value) {
   label.name = std::move(name);
   label.value = std::move(value);
   return label;
+}
+
+std::vector<prometheus::ClientMetric::Label> AppLabels(
+    const std::string& sdkappid, const ConstantLabels& constant) {
+  std::vector<prometheus::ClientMetric::Label> labels;
+  labels.reserve(constant.size() + 3);  // room for a family's own labels
+  labels.push_back(MakeLabel("sdkappid", sdkappid));
+  for (const auto& [name, value] : constant) {
+    labels.push_back(MakeLabel(name, ValidUtf8(value)));
+  }
+  return labels;
+}
+
+void AddConstantLabels(
+    const std::map<std::string, const ConstantLabels*>& by_sdkappid,
+    std::vector<prometheus::MetricFamily>* families) {
+  for (prometheus::MetricFamily& family : *families) {
+    for (prometheus::ClientMetric& metric : family.metric) {
+      auto& labels = metric.label;
+      if (labels.empty() || labels.front().name != "sdkappid") continue;
+      auto app = by_sdkappid.find(labels.front().value);
+      if (app == by_sdkappid.end() || app->second->empty()) continue;
+      std::vector<prometheus::ClientMetric::Label> full =
+          AppLabels(labels.front().value, *app->second);
+      full.insert(full.end(), std::make_move_iterator(labels.begin() + 1),
+                  std::make_move_iterator(labels.end()));
+      labels = std::move(full);
+    }
+  }
 }
 
 }  // namespace tle::detail

@@ -8,7 +8,9 @@
 
 #include <prometheus/metric_family.h>
 
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tle::detail {
@@ -26,5 +28,22 @@ void AppendFamilies(const std::vector<prometheus::MetricFamily>& families,
                     std::string* out);
 
 prometheus::ClientMetric::Label MakeLabel(std::string name, std::string value);
+
+// An app's constant labels (AppConfig::labels).
+using ConstantLabels = std::vector<std::pair<std::string, std::string>>;
+
+// The labels every series of an app starts with: sdkappid, then its constant
+// labels (values made valid UTF-8). Not for tencent_live_exporter_build_info or
+// process_*, which belong to no app.
+std::vector<prometheus::ClientMetric::Label> AppLabels(
+    const std::string& sdkappid, const ConstantLabels& constant);
+
+// For families built with sdkappid alone: inserts each app's constant labels
+// right after the sdkappid label of its series (`by_sdkappid`: sdkappid text
+// -> its labels), as AppLabels places them. Series without an sdkappid label
+// are left alone.
+void AddConstantLabels(
+    const std::map<std::string, const ConstantLabels*>& by_sdkappid,
+    std::vector<prometheus::MetricFamily>* families);
 
 }  // namespace tle::detail
