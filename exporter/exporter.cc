@@ -12,6 +12,7 @@
 #include "exporter/common/log.h"
 #include "exporter/common/version.h"
 #include "exporter/metrics/snapshot_exposition.h"
+#include "exporter/metrics/top_rooms_exposition.h"
 #include "exporter/web/landing_page.h"
 
 namespace tle {
@@ -41,6 +42,11 @@ std::string AppKey(const AppConfig& a) {
       << w.page_size << ' ' << w.max_qps << ' ' << w.allow_qps_above_limit
       << ' ' << w.max_retries << ' ' << w.max_pages << ' ' << w.max_room_series
       << ' ' << w.stale_after.count() << ' ' << w.usersig_ttl.count();
+  const TopRoomsSettings& t = w.top_rooms;
+  key << '\n'
+      << t.count << ' ' << t.interval.count() << ' ' << t.members << ' '
+      << t.stats << ' ' << t.member_list_qps << ' ' << t.room_stats_qps << ' '
+      << t.concurrency;
   // Names and constant labels change the rendered text: a new walker renders
   // with them (the lifecycle counters carry over, see Apply).
   for (const auto& [id, name] : w.category_names)
@@ -77,10 +83,30 @@ RoomSourceFactory HttpRoomSourceFactory() {
   };
 }
 
+UpstreamClientFactory HttpUpstreamClientFactory() {
+  return [](const AppConfig& app) {
+    return MakeHttpUpstreamClient(app, app.walk.top_rooms.concurrency);
+  };
+}
+
+namespace {
+
+// Top rooms are on when some room is asked about with some API: otherwise no
+// runner, no client, no call.
+bool TopRoomsOn(const AppConfig& app) {
+  const TopRoomsSettings& t = app.walk.top_rooms;
+  return t.count > 0 && (t.members || t.stats);
+}
+
+}  // namespace
+
 struct Exporter::App {
   AppConfig config;
   std::string key;
   std::unique_ptr<Walker> walker;
+  // Declared after the walker, so it stops first: it writes the walker's
+  // stats.
+  std::unique_ptr<TopRoomsRunner> top_rooms;
   // Room lifecycle state and counters (locks itself); handed on to the App
   // that replaces this one on a reload, so the counters never reset while the
   // app stays configured.
@@ -94,11 +120,16 @@ struct Exporter::App {
 };
 
 Exporter::Exporter(Config config, RoomSourceFactory factory,
-                   ConfigLoader loader, WalkerTuning tuning)
+                   ConfigLoader loader, WalkerTuning tuning,
+                   UpstreamClientFactory client_factory,
+                   TopRoomsTuning top_rooms_tuning)
     : factory_(std::move(factory)),
+      client_factory_(std::move(client_factory)),
+      top_rooms_tuning_(top_rooms_tuning),
       loader_(std::move(loader)),
       tuning_(tuning) {
   if (!factory_) factory_ = HttpRoomSourceFactory();
+  if (!client_factory_) client_factory_ = HttpUpstreamClientFactory();
   for (const AppConfig& app : config.apps) apps_[app.sdkappid] = MakeApp(app);
   reload_status_.last_success_timestamp = UnixNow();
 }
@@ -116,6 +147,17 @@ std::unique_ptr<Exporter::App> Exporter::MakeApp(const AppConfig& config) {
       config, factory_(config),
       [this, raw, render_options,
        stale_seconds](std::shared_ptr<const Snapshot> snapshot) {
+        if (raw->top_rooms) {
+          // The rounds ask about the most viewed rooms of this walk.
+          const auto count = std::min(
+              snapshot->rooms.size(),
+              static_cast<std::size_t>(raw->config.walk.top_rooms.count));
+          std::vector<std::string> top;
+          top.reserve(count);
+          for (std::size_t i = 0; i < count; ++i)
+            top.push_back(snapshot->rooms[i].room_id);
+          raw->top_rooms->SetRooms(std::move(top));
+        }
         std::uint64_t views = 0;
         bool views_saturated = false;
         for (const Room& room : snapshot->rooms) {
@@ -144,12 +186,25 @@ std::unique_ptr<Exporter::App> Exporter::MakeApp(const AppConfig& config) {
         raw->views_saturated = views_saturated;
       },
       tuning_);
+  if (TopRoomsOn(config)) {
+    app->top_rooms = std::make_unique<TopRoomsRunner>(
+        config, client_factory_(config), &app->walker->stats(),
+        [this, labels = config.labels](
+            std::shared_ptr<const TopRoomsSnapshot> round) {
+          cache_.UpdateTopRooms(std::make_shared<const RenderedTopRooms>(
+              RenderTopRooms(*round, labels)));
+        },
+        top_rooms_tuning_);
+  }
   return app;
 }
 
 void Exporter::Start() {
   std::lock_guard<std::mutex> lock(apps_mutex_);
-  for (auto& [id, app] : apps_) app->walker->Start();
+  for (auto& [id, app] : apps_) {
+    app->walker->Start();
+    if (app->top_rooms) app->top_rooms->Start();
+  }
   started_ = true;
 }
 
@@ -167,7 +222,10 @@ bool Exporter::WalkAllOnce() {
 
 void Exporter::Stop() {
   std::lock_guard<std::mutex> lock(apps_mutex_);
-  for (auto& [id, app] : apps_) app->walker->Stop();
+  for (auto& [id, app] : apps_) {
+    if (app->top_rooms) app->top_rooms->Stop();
+    app->walker->Stop();
+  }
 }
 
 void Exporter::Apply(Config config) {
@@ -209,11 +267,20 @@ void Exporter::Apply(Config config) {
   }
   // Stop the old walkers outside the lock: a walk in flight may take a moment
   // to abort.
-  for (auto& [id, app] : retired) app->walker->Stop();
+  for (auto& [id, app] : retired) {
+    if (app->top_rooms) app->top_rooms->Stop();
+    app->walker->Stop();
+  }
   for (std::int64_t id : removed) cache_.Remove(id);
+  for (App* app : fresh) {
+    if (!app->top_rooms) cache_.RemoveTopRooms(app->config.sdkappid);
+  }
   retired.clear();
   if (started_) {
-    for (App* app : fresh) app->walker->Start();
+    for (App* app : fresh) {
+      app->walker->Start();
+      if (app->top_rooms) app->top_rooms->Start();
+    }
   }
   Log(LogLevel::kInfo, "config applied",
       {{"apps", config.apps.size()}, {"restarted", fresh.size()}});

@@ -1,9 +1,10 @@
 // Exporter: wires the stages together for a set of apps.
 //
-// Owns one Walker per app (each with its RoomSource), the ExpositionCache the
-// walkers feed, and answers the WebServer (scrape, landing page, readiness,
-// reload). Reload applies a new Config by replacing only the walkers whose app
-// changed; the others keep running and keep their snapshots.
+// Owns one Walker per app (each with its RoomSource), one TopRoomsRunner per
+// app whose top_rooms.count > 0 (each with its own UpstreamClient), the
+// ExpositionCache both feed, and answers the WebServer (scrape, landing page,
+// readiness, reload). Reload applies a new Config by replacing only the walkers
+// whose app changed; the others keep running and keep their snapshots.
 //
 // Start/Stop/Apply from the owning thread; the WebBackend methods may be called
 // from any thread.
@@ -17,9 +18,11 @@
 #include <string>
 
 #include "exporter/client/room_source.h"
+#include "exporter/client/upstream_client.h"
 #include "exporter/config/config.h"
 #include "exporter/metrics/exposition_cache.h"
 #include "exporter/metrics/health_exposition.h"
+#include "exporter/top_rooms/top_rooms_runner.h"
 #include "exporter/walker/walker.h"
 #include "exporter/web/web_server.h"
 
@@ -27,16 +30,23 @@ namespace tle {
 
 using RoomSourceFactory =
     std::function<std::unique_ptr<RoomSource>(const AppConfig&)>;
+// The client of an app's top-rooms rounds (tests pass an in-memory fake).
+using UpstreamClientFactory =
+    std::function<std::unique_ptr<UpstreamClient>(const AppConfig&)>;
 // Produces the config for a reload; throws ConfigError when the new one is bad.
 using ConfigLoader = std::function<Config()>;
 
 // The default factory: an HttpRoomSource per app.
 RoomSourceFactory HttpRoomSourceFactory();
+// The default client factory: MakeHttpUpstreamClient, with as many
+// connections as top_rooms.concurrency.
+UpstreamClientFactory HttpUpstreamClientFactory();
 
 class Exporter final : public WebBackend {
  public:
   Exporter(Config config, RoomSourceFactory factory, ConfigLoader loader = {},
-           WalkerTuning tuning = {});
+           WalkerTuning tuning = {}, UpstreamClientFactory client_factory = {},
+           TopRoomsTuning top_rooms_tuning = {});
   ~Exporter() override;
   Exporter(const Exporter&) = delete;
   Exporter& operator=(const Exporter&) = delete;
@@ -74,6 +84,8 @@ class Exporter final : public WebBackend {
   std::unique_ptr<App> MakeApp(const AppConfig& config);
 
   RoomSourceFactory factory_;
+  UpstreamClientFactory client_factory_;
+  TopRoomsTuning top_rooms_tuning_;
   ConfigLoader loader_;
   WalkerTuning tuning_;
   bool started_ = false;

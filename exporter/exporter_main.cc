@@ -212,6 +212,7 @@ int main(int argc, char** argv) {
       app.identifier = options.identifier;
       app.credential.value = options.secret_key;
       app.walk.interval = std::chrono::seconds(10);
+      app.walk.top_rooms.count = 20;  // members and engagement of the top 20
       config.file = "(demo)";
       config.apps.push_back(app);
       loader = [config, reload_web_config] {

@@ -101,7 +101,7 @@ TEST_CASE(
   auto v = h.walker->stats().View();
   CHECK(v.up);
   CHECK(v.walks == 1);
-  CHECK(v.requests == 3);
+  CHECK(v.api(Api::kGetRoomList).requests == 3);
   CHECK(v.last_walk_pages == 3);
   CHECK(v.rejected[static_cast<std::size_t>(RejectReason::kDuplicate)] == 1);
   CHECK(v.last_success_timestamp > 0);
@@ -125,10 +125,10 @@ TEST_CASE("transient errors are retried and the walk completes") {
              Page({MakeRoom("a", 1)}, "")});
   REQUIRE(h.walker->WalkOnce());
   auto v = h.walker->stats().View();
-  CHECK(v.errors_by_code["100001"] == 1);
-  CHECK(v.errors_by_code["http_502"] == 1);
-  CHECK(v.retries == 2);
-  CHECK(v.requests == 3);
+  CHECK(v.api(Api::kGetRoomList).errors_by_code["100001"] == 1);
+  CHECK(v.api(Api::kGetRoomList).errors_by_code["http_502"] == 1);
+  CHECK(v.api(Api::kGetRoomList).retries == 2);
+  CHECK(v.api(Api::kGetRoomList).requests == 3);
   CHECK(h.source->cursors == std::vector<std::string>{"", "", ""});
   CHECK(h.published.size() == 1);
 }
@@ -138,8 +138,8 @@ TEST_CASE("retries exhausted fail the walk with the reason of the last error") {
     Harness h({}, 2);
     CHECK_FALSE(h.walker->WalkOnce());
     auto v = h.walker->stats().View();
-    CHECK(v.requests == 3);
-    CHECK(v.retries == 2);
+    CHECK(v.api(Api::kGetRoomList).requests == 3);
+    CHECK(v.api(Api::kGetRoomList).retries == 2);
     CHECK(v.failures[static_cast<std::size_t>(WalkFailure::kNetwork)] == 1);
     CHECK_FALSE(v.up);
     CHECK(h.published.empty());
@@ -166,9 +166,9 @@ TEST_CASE("a configuration error is not retried") {
     Harness h({Error(ErrorKind::kApi, code), Page({}, "")});
     CHECK_FALSE(h.walker->WalkOnce());
     auto v = h.walker->stats().View();
-    CHECK(v.requests == 1);
-    CHECK(v.retries == 0);
-    CHECK(v.errors_by_code[std::to_string(code)] == 1);
+    CHECK(v.api(Api::kGetRoomList).requests == 1);
+    CHECK(v.api(Api::kGetRoomList).retries == 0);
+    CHECK(v.api(Api::kGetRoomList).errors_by_code[std::to_string(code)] == 1);
     CHECK(v.failures[static_cast<std::size_t>(WalkFailure::kApiError)] == 1);
   }
 }
@@ -181,7 +181,7 @@ TEST_CASE("70001 renews the UserSig and retries once") {
                  Page({}, "")});
   CHECK_FALSE(twice.walker->WalkOnce());
   CHECK(twice.source->renewals == 1);
-  CHECK(twice.walker->stats().View().requests == 2);
+  CHECK(twice.walker->stats().View().api(Api::kGetRoomList).requests == 2);
 }
 
 TEST_CASE("a cursor seen twice fails the walk instead of looping") {
@@ -220,7 +220,9 @@ TEST_CASE(
   auto start = std::chrono::steady_clock::now();
   CHECK(h.walker->WalkOnce());
   CHECK(std::chrono::steady_clock::now() - start >= std::chrono::seconds(1));
-  CHECK(h.walker->stats().View().errors_by_code["60007"] == 1);
+  CHECK(
+      h.walker->stats().View().api(Api::kGetRoomList).errors_by_code["60007"] ==
+      1);
 }
 
 TEST_CASE("the walker thread walks on its interval and stops promptly") {
