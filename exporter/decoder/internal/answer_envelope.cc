@@ -192,8 +192,7 @@ std::optional<std::int64_t> ToInteger(const json::value& v) {
 Envelope ParseEnvelope(std::string_view body) {
   Envelope out;
   if (body.size() > kMaxAnswerBytes) {
-    out.error = DecodeError("answer larger than " +
-                            std::to_string(kMaxAnswerBytes) + " bytes");
+    out.error = DecodeError("answer larger than 8 MiB");
     return out;
   }
   try {
@@ -204,7 +203,7 @@ Envelope ParseEnvelope(std::string_view body) {
     options.max_depth = 32;
     json::error_code ec;
     out.root = json::parse(json::string_view(text.data(), text.size()), ec,
-                           json::storage_ptr(), options);
+                           json::storage_ptr(out.resource.get()), options);
     if (ec) {
       out.error = DecodeError("answer is not valid JSON: " + ec.message(),
                               SalvageRequestId(text));
@@ -214,6 +213,9 @@ Envelope ParseEnvelope(std::string_view body) {
     CheckEnvelope(out);
   } catch (const std::exception& e) {
     out.error = DecodeError(std::string("cannot decode answer: ") + e.what());
+    out.response = nullptr;
+  } catch (...) {
+    out.error = DecodeError("cannot decode answer");
     out.response = nullptr;
   }
   return out;

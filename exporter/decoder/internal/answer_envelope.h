@@ -2,16 +2,15 @@
 // shares (ActionStatus, ErrorCode, ErrorInfo, RequestId, Response), parsed with
 // Boost.JSON.
 //
-// Used by top_rooms_decoder.cc. The rules are those listed at the top of
-// room_page_decoder.cc under "Envelope" (ErrorInfo and RequestId through
-// UpstreamText at the same caps); room_page_decoder.cc keeps its own copy
-// (it was being changed on another branch when this one was written) and can
-// move onto this header without changing behaviour. Pure functions; safe to
+// Used by room_page_decoder.cc and top_rooms_decoder.cc. The rules are those
+// listed at the top of room_page_decoder.cc under "Envelope" (ErrorInfo and
+// RequestId through UpstreamText at the same caps). Pure functions; safe to
 // call from any thread.
 #pragma once
 
 #include <boost/json.hpp>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +22,10 @@ namespace tle::detail {
 struct Envelope {
   FetchError error;        // kNone when the answer is OK with a Response
   std::string request_id;  // RequestId, when the answer had one
+  // Holds the parsed values (one arena per answer: a page of 20 rooms is many
+  // small strings); declared before `root`, so it outlives it.
+  std::unique_ptr<boost::json::monotonic_resource> resource =
+      std::make_unique<boost::json::monotonic_resource>();
   boost::json::value root;
   const boost::json::object* response = nullptr;  // into root; set when ok
 };
