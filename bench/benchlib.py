@@ -11,12 +11,14 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "support"))
+from tle_testlib import free_port  # noqa: E402,F401 (bench scripts call b.free_port)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("TLE_BENCH_BUILD", os.path.join(ROOT, "build", "release"))
@@ -64,12 +66,6 @@ def sizes(full, small):
 
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def spawn(args, name, **kwargs):
@@ -161,7 +157,10 @@ def wait_ready(url, timeout):
 
 
 def metric(text, name):
-    """The value of the first sample of `name` in exposition `text`."""
+    """The value of the first sample of `name` in exposition `text`.
+
+    A regex, not tle_testlib.parse_exposition: memory.py hands it the tail of a scrape, whose
+    first line is cut."""
     m = re.search(r"^" + re.escape(name) + r"(?:\{[^}]*\})? (\S+)$", text, re.M)
     if not m:
         raise KeyError(name)

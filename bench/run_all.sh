@@ -20,16 +20,16 @@ if [ "$smoke" = 0 ]; then
   "$root/scripts/install-deps.sh" bench
   (cd "$root" && cmake --preset release >/dev/null)
   cmake --build "$TLE_BENCH_BUILD" -j "$(nproc)" \
-    --target tencent_live_exporter tencent_live_simulator bench_render bench_walk_on_demand
+    --target tencent_live_exporter tencent_live_simulator bench_render bench_walk_on_demand bench_top_rooms
   out=${TLE_BENCH_OUT:-$here/results.md}
 else
   out=${TLE_BENCH_OUT:-$(mktemp -t tle-bench-smoke.XXXXXX.md)}
 fi
-for bin in tencent_live_exporter tencent_live_simulator bench/bench_render bench/bench_walk_on_demand; do
+for bin in tencent_live_exporter tencent_live_simulator bench/bench_render bench/bench_walk_on_demand bench/bench_top_rooms; do
   [ -x "$TLE_BENCH_BUILD/$bin" ] || { echo "run_all: $TLE_BENCH_BUILD/$bin is missing (build it first)" >&2; exit 1; }
 done
 
-figures=(walk_efficiency serving memory render walk_on_demand)
+figures=(walk_efficiency serving memory render walk_on_demand top_rooms)
 {
   echo "## Benchmark results$([ "$smoke" = 1 ] && echo " (smoke: tiny sizes, not figures)")"
   echo

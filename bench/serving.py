@@ -10,10 +10,19 @@ After the first walk one /metrics body is saved as a file (and `gzip -k`'d for
 gzip_static); nginx serves that directory from an unprivileged foreground
 process on a free 127.0.0.1 port. Then, alternating exporter and nginx:
   wrk -t2 -c16 -d15s --timeout 30s --latency URL   (+ -H 'Accept-Encoding: gzip')
+
+After the largest size, the same exporter's VmRSS with 1000 client
+connections open: first idle (connected, nothing sent), then each with a
+request half sent (request line and one header field, so each has its parser
+and buffer). The exporter runs with --web.max-connections=1100 so all 1000 are
+held; both figures are taken within the 5 s a connection may wait for its
+request.
 """
 import os
 import re
+import resource
 import shutil
+import socket
 import subprocess
 import time
 
@@ -101,6 +110,54 @@ def wrk(url, gzip):
     return rps, p50, p99, errors
 
 
+def start_exporter(config):
+    """benchlib.start_exporter, with room for 1000 idle connections."""
+    port = b.free_port()
+    env = dict(os.environ, TLE_BENCH_SECRET=b.SECRET)
+    proc = b.spawn([b.EXPORTER, f"--config.file={config}",
+                    f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn",
+                    "--web.max-connections=1100"], "exporter", env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            b.http_get(url + "/-/healthy", timeout=2)
+            return proc, url, port
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError("exporter exited at start-up; see its log")
+            time.sleep(0.05)
+    raise RuntimeError("exporter did not start")
+
+
+def idle_connections_rss(proc, port, count):
+    """VmRSS before, with `count` idle connections, and with `count` half-sent
+    requests (MiB), and how many of the connections were still open."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < count + 100:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, count + 100), hard))
+    time.sleep(6)  # wrk's keep-alive connections are gone
+    before = b.proc_status(proc.pid)["VmRSS"]
+    socks = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(count)]
+    time.sleep(1)
+    idle = b.proc_status(proc.pid)["VmRSS"]
+    for s in socks:
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: bench\r\n")
+    time.sleep(1)
+    partial = b.proc_status(proc.pid)["VmRSS"]
+    still_open = 0
+    for s in socks:
+        s.setblocking(False)
+        try:
+            still_open += 0 if s.recv(1) == b"" else 1
+        except BlockingIOError:
+            still_open += 1
+        except OSError:
+            pass
+        s.close()
+    return before, idle, partial, still_open
+
+
 def main():
     if not shutil.which("wrk") or not shutil.which("nginx"):
         raise SystemExit("serving: wrk and nginx are needed (scripts/install-deps.sh bench)")
@@ -111,7 +168,7 @@ def main():
         config = b.write_config(endpoint, interval="1h", max_qps=1000,
                                 allow_qps_above_limit=True, max_room_series=0,
                                 stale_after="2h")
-        exporter, url = b.start_exporter(config)
+        exporter, url, port = start_exporter(config)
         b.wait_ready(url, timeout=300)
         _, body = b.http_get(url + "/metrics", timeout=120)
         _, gz = b.http_get(url + "/metrics", headers={"Accept-Encoding": "gzip"}, timeout=120)
@@ -125,8 +182,15 @@ def main():
                 f"{(gz_size if gzip else plain_size) / 1048576:.2f}",
                 f"{ours[0]:.1f}", f"{theirs[0]:.1f}",
                 f"{ours[1]:.2f}", f"{theirs[1]:.2f}", f"{ours[1] / theirs[1]:.2f}",
-                f"{ours[2]:.2f}", f"{theirs[2]:.2f}", f"{ours[3]} / {theirs[3]}"])
+                f"{ours[2]:.2f}", f"{theirs[2]:.2f}", f"{ours[2] / theirs[2]:.2f}",
+                f"{ours[3]} / {theirs[3]}"])
         b.stop(nginx)
+        if rooms == SIZES[-1]:
+            count = 100 if b.smoke() else 1000
+            before, idle, partial, still_open = idle_connections_rss(exporter, port, count)
+            idle_rows = [[rooms, count, f"{before:.1f}", f"{idle:.1f}", f"{partial:.1f}",
+                          f"{idle - before:+.1f}", f"{partial - before:+.1f}",
+                          f"{still_open} / {count}"]]
         b.stop(exporter)
         b.stop(sim)
     print("### Figure 2: serving /metrics vs nginx, same bytes (" + b.load_note() + " at the end)\n")
@@ -134,7 +198,11 @@ def main():
           "exporter / nginx side by side.\n")
     b.table(["rooms", "encoding", "MiB ours / nginx", "req/s ours", "req/s nginx",
              "p50 ms ours", "p50 ms nginx", "p50 ratio", "p99 ms ours", "p99 ms nginx",
-             "errors ours / nginx"], rows)
+             "p99 ratio", "errors ours / nginx"], rows)
+    print("\nVmRSS of the exporter (MiB) with client connections open "
+          "(`--web.max-connections=1100`):\n")
+    b.table(["rooms", "connections", "before", "idle", "half-sent requests", "idle delta",
+             "half-sent delta", "still open after"], idle_rows)
 
 
 if __name__ == "__main__":

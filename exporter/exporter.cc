@@ -8,6 +8,7 @@
 #include "exporter/common/log.h"
 #include "exporter/common/version.h"
 #include "exporter/metrics/snapshot_exposition.h"
+#include "exporter/metrics/top_rooms_exposition.h"
 #include "exporter/web/landing_page.h"
 
 namespace tle {
@@ -29,6 +30,23 @@ RoomSourceFactory HttpRoomSourceFactory() {
   };
 }
 
+UpstreamClientFactory HttpUpstreamClientFactory() {
+  return [](const AppConfig& app) {
+    return MakeHttpUpstreamClient(app, app.walk.top_rooms.concurrency);
+  };
+}
+
+namespace {
+
+// Top rooms are on when some room is asked about with some API: otherwise no
+// runner, no client, no call.
+bool TopRoomsOn(const AppConfig& app) {
+  const TopRoomsSettings& t = app.walk.top_rooms;
+  return t.count > 0 && (t.members || t.stats);
+}
+
+}  // namespace
+
 struct Exporter::App {
   // Set before the walker starts, then constant.
   AppConfig config;
@@ -46,14 +64,32 @@ struct Exporter::App {
   // Sum of ViewCount, saturated.
   std::uint64_t views TLE_GUARDED_BY(mutex) = 0;
   bool views_saturated TLE_GUARDED_BY(mutex) = false;
-  // Last, so it is destroyed first: its thread publishes into the members
-  // above, which must outlive it.
+  // After the members above, so it is destroyed before them: its thread
+  // publishes into them (and hands the rounds their rooms).
   std::unique_ptr<Walker> walker;
+  // After the walker, so it is destroyed first: it writes the walker's stats.
+  std::unique_ptr<TopRoomsRunner> top_rooms;
+
+  // Both threads end before any member goes, whatever the order (the Exporter
+  // stops them earlier anyway; this keeps destruction safe on its own).
+  App() = default;
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+  ~App() {
+    if (walker) walker->RequestStop();
+    if (top_rooms) top_rooms->Stop();
+    if (walker) walker->Stop();
+  }
 };
 
 Exporter::Exporter(const Config& config, RoomSourceFactory factory,
-                   ConfigLoader loader, WalkerTuning tuning, Clock& clock)
+                   ConfigLoader loader, WalkerTuning tuning,
+                   UpstreamClientFactory client_factory,
+                   TopRoomsTuning top_rooms_tuning, Clock& clock)
     : factory_(factory ? std::move(factory) : HttpRoomSourceFactory()),
+      client_factory_(client_factory ? std::move(client_factory)
+                                     : HttpUpstreamClientFactory()),
+      top_rooms_tuning_(top_rooms_tuning),
       loader_(std::move(loader)),
       tuning_(tuning),
       clock_(clock) {
@@ -75,6 +111,17 @@ std::unique_ptr<Exporter::App> Exporter::MakeApp(const AppConfig& config) {
       config, factory_(config),
       [this, raw, render_options,
        stale_seconds](std::shared_ptr<const Snapshot> snapshot) {
+        if (raw->top_rooms) {
+          // The rounds ask about the most viewed rooms of this walk.
+          const auto count = std::min(
+              snapshot->rooms.size(),
+              static_cast<std::size_t>(raw->config.walk.top_rooms.count));
+          std::vector<std::string> top;
+          top.reserve(count);
+          for (std::size_t i = 0; i < count; ++i)
+            top.push_back(snapshot->rooms[i].room_id);
+          raw->top_rooms->SetRooms(std::move(top));
+        }
         std::uint64_t views = 0;
         bool views_saturated = false;
         for (const Room& room : snapshot->rooms) {
@@ -103,21 +150,47 @@ std::unique_ptr<Exporter::App> Exporter::MakeApp(const AppConfig& config) {
         raw->views_saturated = views_saturated;
       },
       tuning_, clock_);
+  if (TopRoomsOn(config)) {
+    app->top_rooms = std::make_unique<TopRoomsRunner>(
+        config, client_factory_(config), &app->walker->stats(),
+        [this, labels = config.labels](
+            const std::shared_ptr<const TopRoomsSnapshot>& round) {
+          cache_.UpdateTopRooms(std::make_shared<const RenderedTopRooms>(
+              RenderTopRooms(*round, labels)));
+        },
+        top_rooms_tuning_);
+  }
   return app;
 }
 
-std::vector<Walker*> Exporter::Walkers() const {
-  std::vector<Walker*> walkers;
+std::vector<Exporter::App*> Exporter::Apps() const {
+  std::vector<App*> apps;
   std::lock_guard<std::mutex> lock(apps_mutex_);
-  for (const auto& [id, app] : apps_) walkers.push_back(app->walker.get());
-  return walkers;
+  for (const auto& [id, app] : apps_) apps.push_back(app.get());
+  return apps;
+}
+
+void Exporter::StartApp(App& app) {
+  app.walker->Start();
+  if (app.top_rooms) app.top_rooms->Start();
+}
+
+void Exporter::StopApps(const std::vector<App*>& apps) {
+  // Every walk is told first, so they all abort at once, then each app's
+  // threads are joined; without apps_mutex_, so a scrape meanwhile is answered
+  // at once.
+  for (App* app : apps) app->walker->RequestStop();
+  for (App* app : apps) {
+    if (app->top_rooms) app->top_rooms->Stop();
+    app->walker->Stop();
+  }
 }
 
 void Exporter::Start() {
   std::lock_guard<std::mutex> control(control_mutex_);
   if (started_ || stopped_) return;
   started_ = true;
-  for (Walker* walker : Walkers()) walker->Start();
+  for (App* app : Apps()) StartApp(*app);
 }
 
 bool Exporter::WalkAllOnce() {
@@ -125,18 +198,14 @@ bool Exporter::WalkAllOnce() {
   if (started_ || stopped_) return false;
   // Without apps_mutex_, so scrapes are served meanwhile.
   bool all = true;
-  for (Walker* walker : Walkers()) all = walker->WalkOnce() && all;
+  for (App* app : Apps()) all = app->walker->WalkOnce() && all;
   return all;
 }
 
 void Exporter::Stop() {
   std::lock_guard<std::mutex> control(control_mutex_);
   stopped_ = true;
-  const std::vector<Walker*> walkers = Walkers();
-  // Every walk is told first, so they all abort at once, and joined after,
-  // without apps_mutex_: a scrape meanwhile is answered at once.
-  for (Walker* walker : walkers) walker->RequestStop();
-  for (Walker* walker : walkers) walker->Stop();
+  StopApps(Apps());
 }
 
 void Exporter::Apply(const Config& config) {
@@ -204,18 +273,24 @@ void Exporter::ApplyLocked(const Config& config) {
   }
   // The old walkers stop without apps_mutex_ (a walk in flight may take a
   // moment to abort), all at once.
-  for (auto& [id, app] : retired) app->walker->RequestStop();
-  for (auto& [id, app] : retired) app->walker->Stop();
+  std::vector<App*> old_apps;
+  old_apps.reserve(retired.size());
+  for (auto& [id, app] : retired) old_apps.push_back(app.get());
+  StopApps(old_apps);
   for (std::int64_t id : removed) cache_.Remove(id);
+  std::vector<App*> fresh;
+  {
+    std::lock_guard<std::mutex> lock(apps_mutex_);
+    for (const AppConfig* app : changed)
+      fresh.push_back(apps_.at(app->sdkappid).get());
+  }
+  // A changed app whose rounds are now off loses its top-rooms series.
+  for (App* app : fresh) {
+    if (!app->top_rooms) cache_.RemoveTopRooms(app->config.sdkappid);
+  }
   retired.clear();
   if (started_) {
-    std::vector<Walker*> fresh;
-    {
-      std::lock_guard<std::mutex> lock(apps_mutex_);
-      for (const AppConfig* app : changed)
-        fresh.push_back(apps_.at(app->sdkappid)->walker.get());
-    }
-    for (Walker* walker : fresh) walker->Start();
+    for (App* app : fresh) StartApp(*app);
   }
   Log(LogLevel::kInfo, "config applied",
       {{"apps", config.apps.size()}, {"restarted", changed.size()}});

@@ -38,6 +38,7 @@ Flags:
   --web.telemetry-path=PATH    Path under which to expose metrics (default: /metrics).
   --web.config.file=PATH       Web config (exporter-toolkit format): TLS and basic auth.
   --web.max-requests=N         Maximum concurrent requests; past it answer 503 (default: 40).
+  --web.max-connections=N      Maximum open client connections; past it new ones are closed (default: 512).
   --log.level=LEVEL            debug, info, warn or error (default: info).
   --log.format=FORMAT          logfmt or json (default: logfmt).
 )";
@@ -62,6 +63,7 @@ std::string ParseFlags(int argc, char** argv, Flags* flags, bool* exit_now) {
       {"web.telemetry-path", true},
       {"web.config.file", true},
       {"web.max-requests", true},
+      {"web.max-connections", true},
       {"log.level", true},
       {"log.format", true},
       {"help", false},
@@ -120,6 +122,16 @@ std::string ParseFlags(int argc, char** argv, Flags* flags, bool* exit_now) {
       } catch (const std::exception&) {
         return "--web.max-requests wants a whole number >= 0, got \"" + *value +
                "\"";
+      }
+    } else if (name == "web.max-connections") {
+      try {
+        std::size_t used = 0;
+        int n = std::stoi(*value, &used);
+        if (used != value->size() || n < 0) throw std::invalid_argument("bad");
+        flags->web.max_connections = n;
+      } catch (const std::exception&) {
+        return "--web.max-connections wants a whole number >= 0, got \"" +
+               *value + "\"";
       }
     } else if (name == "log.level") {
       if (!tle::ParseLogLevel(*value, &flags->log_level)) {
@@ -183,6 +195,7 @@ int main(int argc, char** argv) {
       app.identifier = options.identifier;
       app.credential.value = options.secret_key;
       app.walk.interval = std::chrono::seconds(10);
+      app.walk.top_rooms.count = 20;  // members and engagement of the top 20
       config.file = "(demo)";
       config.apps.push_back(app);
       loader = [config, reload_web_config] {

@@ -66,7 +66,7 @@ STAGES = {
     "exporter/web": (
         COMMON | {"exporter/config", "exporter/metrics", "exporter/snapshot", "exporter/walker",
                   "exporter/top_rooms", "exporter/web"},
-        {"boost.beast", "openssl", "libcrypt", "cpp-httplib"},
+        {"boost.beast", "openssl", "libcrypt"},
     ),
     # The program's wiring: every stage, none of their libraries.
     "exporter": (

@@ -16,9 +16,7 @@ import argparse
 import os
 import random
 import shutil
-import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,48 +24,21 @@ import time
 import urllib.error
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "support"))
+from tle_testlib import by_label, free_port, parse_exposition, total  # noqa: E402
+
 FAULTS = [
     "internal_error", "http_502", "slow", "close_mid_body", "malformed_json",
     "ok_without_response", "wrong_types", "missing_fields", "invalid_utf8", "duplicate_room",
     "cursor_loop", "huge_answer", "rate_limit", "expired", "bad_signature", "not_admin",
 ]
 SECRET = "demo-secret-key-not-for-production"
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
-LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def http(url, method="GET", timeout=10):
     req = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
     with urllib.request.urlopen(req, timeout=timeout) as res:
         return res.read().decode("utf-8")
-
-
-def parse(text):
-    """[(name, {labels}, value)] of an exposition text."""
-    out = []
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = SAMPLE.match(line)
-        if not m:
-            raise ValueError("unparsable line: %r" % line[:200])
-        labels = dict(LABEL.findall(m.group(3) or ""))
-        out.append((m.group(1), labels, float(m.group(4))))
-    return out
-
-
-def by_label(samples, name, label):
-    return {l.get(label, ""): v for n, l, v in samples if n == name}
-
-
-def total(samples, name):
-    return sum(v for n, _, v in samples if n == name)
 
 
 def rss_bytes(pid):
@@ -152,7 +123,7 @@ class Soak:
 
     def scrape(self):
         text = http("http://127.0.0.1:%d/metrics" % self.exporter_port)
-        return parse(text)
+        return parse_exposition(text)
 
     def run(self):
         args = self.args

@@ -33,6 +33,18 @@
 //                          Count outside 1..20, or a Next this simulator never
 //                          issued
 // Faults are applied only to calls that pass every check above.
+//
+// get_member_list and get_room_stats run the same checks up to the body, each
+// with its own rate limit (member_list_max_qps, room_stats_max_qps), then:
+//   body            60003  not JSON, or not a JSON object
+//                   100002 RoomId missing, not a string, empty or longer than
+//                          48 bytes; Next (get_member_list) not a string or a
+//                          cursor this simulator never issued
+//   room            100004 no such room (never opened, or closed)
+// get_member_list lists at most 1000 members, 100 a page, as "viewer_N"; its
+// MemberCount is the whole audience. Faults apply to them too, except those
+// that only make sense for a page of rooms (invalid_utf8, duplicate_room,
+// cursor_loop, huge_answer).
 
 #include "simulator/simulator.h"
 
@@ -60,8 +72,11 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr const char* kApiPath = "/v4/live_engine_http_srv/get_room_list";
 constexpr std::int64_t kMaxCount = 20;
+constexpr std::size_t kMaxRoomIdBytes = 48;
+constexpr std::int64_t kMaxListedMembers = 1000;  // as the vendor says
+constexpr std::int64_t kMembersPerPage = 100;
+constexpr std::size_t kMaxRememberedArrivals = std::size_t{1} << 18;
 // CreateTime of generated rooms lies up to a year before this instant
 // (2024-06-01T00:00:00Z), so rooms made from one seed are the same on every
 // run.
@@ -177,6 +192,71 @@ Room MakeRoom(std::int64_t number, Rng& rng) {
   const double views = 20.0 * std::pow(rng.Unit(), -1.6) - 20.0;
   room.view_count = static_cast<std::int64_t>(std::min(views, 5e9));
   return room;
+}
+
+std::string ApiPath(SimApi api) {
+  return std::string("/v4/live_engine_http_srv/") + SimApiName(api);
+}
+
+std::size_t Index(SimApi api) { return static_cast<std::size_t>(api); }
+
+// Faults that need a page of rooms leave get_member_list and get_room_stats
+// alone.
+bool AppliesTo(FaultKind kind, SimApi api) {
+  if (api == SimApi::kGetRoomList) return true;
+  switch (kind) {
+    case FaultKind::kInvalidUtf8:
+    case FaultKind::kDuplicateRoom:
+    case FaultKind::kCursorLoop:
+    case FaultKind::kHugeAnswer:
+      return false;
+    default:
+      return true;
+  }
+}
+
+// FNV-1a: a platform-independent hash of a RoomId, to seed its audience.
+std::uint64_t HashText(const std::string& text) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (char c : text) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+// A plausible audience for a room, the same for one seed and RoomId on every
+// run: fewer people in the room now than entries ever, likes and messages a
+// few per viewer, gifts from a few.
+RoomAudience MakeAudience(const Room& room, std::uint64_t seed) {
+  Rng rng(Mix(seed ^ HashText(room.room_id)));
+  const double views = static_cast<double>(room.view_count);
+  RoomAudience a;
+  a.members = static_cast<std::int64_t>(std::pow(views + 1, 0.55) * rng.Unit());
+  a.total_viewers = static_cast<std::int64_t>(views * (0.3 + 0.6 * rng.Unit()));
+  a.total_likes_received = a.total_viewers * rng.Range(0, 12);
+  a.total_msg_count = a.total_viewers * rng.Range(0, 3) + rng.Range(0, 9);
+  a.total_gifts_sent = a.total_viewers / rng.Range(20, 200);
+  a.total_unique_gift_senders =
+      a.total_gifts_sent == 0 ? 0 : 1 + a.total_gifts_sent / rng.Range(1, 4);
+  a.total_gift_coins = a.total_gifts_sent * rng.Range(1, 100);
+  return a;
+}
+
+// One churn step of a room's audience: people come and go, the totals grow.
+void ChurnAudience(RoomAudience& a, Rng& rng) {
+  if (rng.Unit() < 0.6) {
+    const std::int64_t swing = 1 + a.members / 5;
+    a.members = std::max<std::int64_t>(0, a.members + rng.Range(-swing, swing));
+  }
+  const std::int64_t people = a.members + 1;
+  a.total_viewers += rng.Range(0, people);
+  a.total_likes_received += rng.Range(0, 3 * people);
+  a.total_msg_count += rng.Range(0, people);
+  const std::int64_t gifts = rng.Range(0, people / 10 + 1);
+  a.total_gifts_sent += gifts;
+  a.total_unique_gift_senders += rng.Range(0, gifts);
+  a.total_gift_coins += gifts * rng.Range(1, 100);
 }
 
 bool RankedBefore(const Room& a, const Room& b) {
@@ -327,6 +407,8 @@ std::string ErrorInfoFor(std::int64_t code) {
       return "Internal server error, please retry";
     case 100002:
       return "Invalid parameter, please check the request";
+    case 100004:
+      return "The room does not exist";
   }
   return "error";
 }
@@ -338,6 +420,18 @@ constexpr const char* kHtml502 =
     "</body>\r\n</html>\r\n";
 
 }  // namespace
+
+const char* SimApiName(SimApi api) {
+  switch (api) {
+    case SimApi::kGetRoomList:
+      return "get_room_list";
+    case SimApi::kGetMemberList:
+      return "get_member_list";
+    case SimApi::kGetRoomStats:
+      break;
+  }
+  return "get_room_stats";
+}
 
 const char* FaultName(FaultKind kind) {
   for (const auto& f : kFaults) {
@@ -410,6 +504,7 @@ class Simulator::Impl {
     Rng rooms_rng(Mix(options_.seed));
     for (int i = 1; i <= options_.rooms; ++i) {
       Room room = MakeRoom(i, rooms_rng);
+      audience_[room.room_id] = MakeAudience(room, options_.seed);
       rooms_.emplace(room.room_id, std::move(room));
     }
     next_room_number_ = options_.rooms + 1;
@@ -446,11 +541,13 @@ class Simulator::Impl {
   }
   void OpenRoom(Room room) {
     std::lock_guard<std::mutex> lock(mu_);
+    audience_[room.room_id] = MakeAudience(room, options_.seed);
     rooms_[room.room_id] = std::move(room);
     dirty_ = true;
   }
   void CloseRoom(const std::string& room_id) {
     std::lock_guard<std::mutex> lock(mu_);
+    audience_.erase(room_id);
     dirty_ = rooms_.erase(room_id) > 0 || dirty_;
   }
   void AddViews(const std::string& room_id, std::int64_t views) {
@@ -463,17 +560,39 @@ class Simulator::Impl {
   }
   void Churn();
 
+  std::optional<RoomAudience> Audience(const std::string& room_id) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = audience_.find(room_id);
+    if (it == audience_.end()) return std::nullopt;
+    return it->second;
+  }
+  void SetAudience(const std::string& room_id, RoomAudience audience) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = audience_.find(room_id);
+    if (it != audience_.end()) it->second = audience;
+  }
+
   void SetFault(FaultKind kind, FaultRate rate) {
     std::lock_guard<std::mutex> lock(mu_);
     faults_[kind] = rate;
   }
+  void SetFault(SimApi api, FaultKind kind, FaultRate rate) {
+    std::lock_guard<std::mutex> lock(mu_);
+    api_faults_[Index(api)][kind] = rate;
+  }
   void ClearFaults() {
     std::lock_guard<std::mutex> lock(mu_);
     faults_.clear();
+    for (auto& faults : api_faults_) faults.clear();
   }
   SimulatorStats Stats() const {
     std::lock_guard<std::mutex> lock(mu_);
     return stats_;
+  }
+  std::vector<SteadyTime> Arrivals(SimApi api) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto& arrivals = arrivals_[Index(api)];
+    return {arrivals.begin(), arrivals.end()};
   }
 
  private:
@@ -502,12 +621,22 @@ class Simulator::Impl {
   std::string IssueCursor(std::uint64_t walk, std::size_t offset,
                           const std::string& first);
   std::string NewRequestId();
-  Answer Fail(std::int64_t code);  // REQUIRES: mu_ held
-  Answer Decide(const httplib::Request& req);
-  std::optional<FaultKind> PickFault(bool has_cursor, std::size_t offset,
-                                     std::size_t size);
-  bool AdmitByRateLimit(SteadyTime now);
-  void HandleGetRoomList(const httplib::Request& req, httplib::Response& res);
+  // The helpers below REQUIRE: mu_ held.
+  Answer Fail(SimApi api, std::int64_t code);
+  json::object OkEnvelope(SimApi api);  // counts the OK answer
+  Answer Decide(SimApi api, const httplib::Request& req);
+  std::optional<Answer> CheckCaller(SimApi api, const httplib::Request& req);
+  Answer RoomListAnswer(const json::object& request);
+  Answer MemberListAnswer(const json::object& request);
+  Answer RoomStatsAnswer(const json::object& request);
+  // The answer of a fault that replaces the whole answer (an error code, a
+  // 502), or nullopt when the fault changes the body instead.
+  std::optional<Answer> FaultAnswer(SimApi api, FaultKind fault);
+  std::optional<FaultKind> PickFault(SimApi api, bool has_cursor,
+                                     std::size_t offset, std::size_t size);
+  bool AdmitByRateLimit(SimApi api, SteadyTime now);
+  void HandleApi(SimApi api, const httplib::Request& req,
+                 httplib::Response& res);
   void HandleFaults(const httplib::Request& req, httplib::Response& res);
   void HandleRooms(httplib::Response& res);
   void HandleStats(httplib::Response& res);
@@ -516,7 +645,7 @@ class Simulator::Impl {
   void ChurnLoop();
 
   const SimulatorOptions options_;
-  Clock& clock_;  // the rate limit's and the delays' time
+  Clock& clock_;  // the rate limits' and the delays' time
 
   mutable std::mutex mu_;
   std::unordered_map<std::string, Room> rooms_;
@@ -530,9 +659,14 @@ class Simulator::Impl {
       cursor_order_;  // oldest first, to forget cursors past a bound
   std::uint64_t walks_ = 0;
   std::uint64_t request_seq_ = 0;
-  std::deque<SteadyTime>
-      admitted_;  // arrival times of admitted calls, last second
-  std::map<FaultKind, FaultRate> faults_;
+  std::unordered_map<std::string, RoomAudience>
+      audience_;  // one per room of rooms_
+  // Per API: arrival times of admitted calls in the last second, and of the
+  // last kMaxRememberedArrivals calls.
+  std::array<std::deque<SteadyTime>, kSimApis.size()> admitted_;
+  std::array<std::deque<SteadyTime>, kSimApis.size()> arrivals_;
+  std::map<FaultKind, FaultRate> faults_;  // on every API
+  std::array<std::map<FaultKind, FaultRate>, kSimApis.size()> api_faults_;
   SimulatorStats stats_;
 
   std::unique_ptr<httplib::Server> server_;
@@ -570,7 +704,10 @@ void Simulator::Impl::Churn() {
       victims.push_back(
           ranking[static_cast<std::size_t>(rng_.Range(0, size - 1))].room_id);
     }
-    for (const auto& id : victims) rooms_.erase(id);
+    for (const auto& id : victims) {
+      rooms_.erase(id);
+      audience_.erase(id);
+    }
     dirty_ = true;
   }
   const std::int64_t opens = rng_.Range(1, few);
@@ -581,8 +718,10 @@ void Simulator::Impl::Churn() {
     Room room = MakeRoom(next_room_number_++, rng_);
     room.create_time = now - rng_.Range(0, 60);
     room.view_count = rng_.Range(0, 50);
+    audience_[room.room_id] = MakeAudience(room, options_.seed);
     rooms_[room.room_id] = std::move(room);
   }
+  for (auto& [id, audience] : audience_) ChurnAudience(audience, rng_);
   for (auto& [id, room] : rooms_) {
     if (rng_.Unit() < 0.3) {
       room.view_count += static_cast<std::int64_t>(
@@ -621,77 +760,149 @@ std::string Simulator::Impl::NewRequestId() {
   return "Id-" + HexId(rng_) + "-O-Seq-" + std::to_string(++request_seq_);
 }
 
-Simulator::Impl::Answer Simulator::Impl::Fail(std::int64_t code) {
+Simulator::Impl::Answer Simulator::Impl::Fail(SimApi api, std::int64_t code) {
   json::object o;
   o["ActionStatus"] = "FAIL";
   o["ErrorInfo"] = ErrorInfoFor(code);
   o["ErrorCode"] = code;
   o["RequestId"] = NewRequestId();
   ++stats_.answers_by_code[code];
+  ++stats_.apis[Index(api)].answers_by_code[code];
   Answer a;
   a.body = json::serialize(o);
   return a;
 }
 
-bool Simulator::Impl::AdmitByRateLimit(SteadyTime now) {
-  if (options_.max_qps <= 0) return true;  // no limit
+json::object Simulator::Impl::OkEnvelope(SimApi api) {
+  json::object top;
+  top["ActionStatus"] = "OK";
+  top["ErrorInfo"] = "";
+  top["ErrorCode"] = 0;
+  top["RequestId"] = NewRequestId();
+  ++stats_.answers_by_code[0];
+  ++stats_.apis[Index(api)].answers_by_code[0];
+  return top;
+}
+
+bool Simulator::Impl::AdmitByRateLimit(SimApi api, SteadyTime now) {
+  const double max_qps = api == SimApi::kGetRoomList ? options_.max_qps
+                         : api == SimApi::kGetMemberList
+                             ? options_.member_list_max_qps
+                             : options_.room_stats_max_qps;
+  if (max_qps <= 0) return true;  // no limit
   const auto limit =
-      static_cast<std::size_t>(std::max(1.0, std::floor(options_.max_qps)));
-  while (!admitted_.empty() &&
-         now - admitted_.front() >= std::chrono::seconds(1)) {
-    admitted_.pop_front();
+      static_cast<std::size_t>(std::max(1.0, std::floor(max_qps)));
+  auto& admitted = admitted_[Index(api)];
+  while (!admitted.empty() &&
+         now - admitted.front() >= std::chrono::seconds(1)) {
+    admitted.pop_front();
   }
-  if (admitted_.size() >= limit) return false;
-  admitted_.push_back(now);
+  if (admitted.size() >= limit) return false;
+  admitted.push_back(now);
   return true;
 }
 
-std::optional<FaultKind> Simulator::Impl::PickFault(bool has_cursor,
+std::optional<FaultKind> Simulator::Impl::PickFault(SimApi api, bool has_cursor,
                                                     std::size_t offset,
                                                     std::size_t size) {
-  for (auto& [kind, rate] : faults_) {
-    if (rate.count == 0) continue;
-    // Faults that need a previous page apply only from the second page on.
-    if (kind == FaultKind::kCursorLoop && !has_cursor) continue;
-    if (kind == FaultKind::kDuplicateRoom && (offset == 0 || offset > size))
-      continue;
-    if (rate.probability < 1.0 && rng_.Unit() > rate.probability) continue;
-    if (rate.count > 0) --rate.count;
-    ++stats_.faults_injected;
-    return kind;
+  // Faults set for this API first, then those set for every API.
+  for (auto* faults : {&api_faults_[Index(api)], &faults_}) {
+    for (auto& [kind, rate] : *faults) {
+      if (rate.count == 0 || !AppliesTo(kind, api)) continue;
+      // Faults that need a previous page apply only from the second page on.
+      if (kind == FaultKind::kCursorLoop && !has_cursor) continue;
+      if (kind == FaultKind::kDuplicateRoom && (offset == 0 || offset > size))
+        continue;
+      if (rate.probability < 1.0 && rng_.Unit() > rate.probability) continue;
+      if (rate.count > 0) --rate.count;
+      ++stats_.faults_injected;
+      return kind;
+    }
   }
   return std::nullopt;
 }
 
-Simulator::Impl::Answer Simulator::Impl::Decide(const httplib::Request& req) {
-  std::lock_guard<std::mutex> lock(mu_);
-  ++stats_.requests;
-  if (!AdmitByRateLimit(clock_.NowSteady())) {
-    ++stats_.rate_limited;
-    return Fail(60007);
+std::optional<Simulator::Impl::Answer> Simulator::Impl::FaultAnswer(
+    SimApi api, FaultKind fault) {
+  switch (fault) {
+    case FaultKind::kInternalError:
+      return Fail(api, 100001);
+    case FaultKind::kRateLimit:
+      return Fail(api, 60007);
+    case FaultKind::kExpired:
+      return Fail(api, 70001);
+    case FaultKind::kBadSignature:
+      return Fail(api, 70003);
+    case FaultKind::kNotAdmin:
+      return Fail(api, 60010);
+    case FaultKind::kHttp502: {
+      Answer answer;
+      answer.kind = Answer::Kind::kHttp502;
+      answer.body = kHtml502;
+      return answer;
+    }
+    default:
+      return std::nullopt;
   }
+}
 
+Simulator::Impl::Answer Simulator::Impl::Decide(SimApi api,
+                                                const httplib::Request& req) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto arrived = clock_.NowSteady();
+  SimulatorApiStats& api_stats = stats_.apis[Index(api)];
+  ++api_stats.requests;
+  auto& arrivals = arrivals_[Index(api)];
+  arrivals.push_back(arrived);
+  if (arrivals.size() > kMaxRememberedArrivals) arrivals.pop_front();
+  if (api == SimApi::kGetRoomList) ++stats_.requests;
+  if (!AdmitByRateLimit(api, arrived)) {
+    ++api_stats.rate_limited;
+    if (api == SimApi::kGetRoomList) ++stats_.rate_limited;
+    return Fail(api, 60007);
+  }
+  if (std::optional<Answer> refused = CheckCaller(api, req)) return *refused;
+
+  json::value body;
+  {
+    boost::system::error_code ec;
+    body = json::parse(req.body, ec);
+    if (ec || !body.is_object()) return Fail(api, 60003);
+  }
+  switch (api) {
+    case SimApi::kGetRoomList:
+      return RoomListAnswer(body.as_object());
+    case SimApi::kGetMemberList:
+      return MemberListAnswer(body.as_object());
+    case SimApi::kGetRoomStats:
+      break;
+  }
+  return RoomStatsAnswer(body.as_object());
+}
+
+std::optional<Simulator::Impl::Answer> Simulator::Impl::CheckCaller(
+    SimApi api, const httplib::Request& req) {
   auto param = [&req](const char* name) -> std::optional<std::string> {
     if (!req.has_param(name)) return std::nullopt;
     return req.get_param_value(name);
   };
   const auto sdkappid_text = param("sdkappid");
-  if (!sdkappid_text || sdkappid_text->empty()) return Fail(60012);
+  if (!sdkappid_text || sdkappid_text->empty()) return Fail(api, 60012);
   std::uint64_t sdkappid = 0;
   if (!ParseUnsigned(*sdkappid_text, 0x7FFFFFFFFFFFFFFFULL, &sdkappid) ||
       static_cast<std::int64_t>(sdkappid) != options_.sdkappid) {
-    return Fail(60006);
+    return Fail(api, 60006);
   }
   const auto identifier = param("identifier");
-  if (!identifier || identifier->empty()) return Fail(60004);
+  if (!identifier || identifier->empty()) return Fail(api, 60004);
   const auto usersig = param("usersig");
-  if (!usersig || usersig->empty()) return Fail(70002);
+  if (!usersig || usersig->empty()) return Fail(api, 70002);
   const auto random = param("random");
   std::uint64_t random_value = 0;
   if (!random || !ParseUnsigned(*random, 0xFFFFFFFFULL, &random_value))
-    return Fail(60002);
+    return Fail(api, 60002);
   const auto contenttype = param("contenttype");
-  if (!contenttype || *contenttype != "json") return Fail(60002);
+  if (!contenttype || *contenttype != "json") return Fail(api, 60002);
 
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch())
@@ -701,38 +912,36 @@ Simulator::Impl::Answer Simulator::Impl::Decide(const httplib::Request& req) {
     case UserSigCheck::kValid:
       break;
     case UserSigCheck::kExpired:
-      return Fail(70001);
+      return Fail(api, 70001);
     case UserSigCheck::kMismatch: {
       const auto fields = DecodeUserSig(*usersig);
-      if (fields && fields->identifier != *identifier) return Fail(70013);
-      return Fail(70014);
+      if (fields && fields->identifier != *identifier) return Fail(api, 70013);
+      return Fail(api, 70014);
     }
     case UserSigCheck::kMalformed:
     case UserSigCheck::kBadSignature:
-      return Fail(70003);
+      return Fail(api, 70003);
   }
-  if (*identifier != options_.identifier) return Fail(60010);
+  if (*identifier != options_.identifier) return Fail(api, 60010);
+  return std::nullopt;
+}
 
-  json::value body;
-  {
-    boost::system::error_code ec;
-    body = json::parse(req.body, ec);
-    if (ec || !body.is_object()) return Fail(60003);
-  }
-  const auto& request = body.as_object();
+Simulator::Impl::Answer Simulator::Impl::RoomListAnswer(
+    const json::object& request) {
+  constexpr SimApi api = SimApi::kGetRoomList;
   const auto* next = request.if_contains("Next");
   const auto* count_value = request.if_contains("Count");
   if (next == nullptr || !next->is_string() || count_value == nullptr)
-    return Fail(100002);
+    return Fail(api, 100002);
   std::int64_t count = 0;
   if (count_value->is_int64()) {
     count = count_value->as_int64();
   } else if (count_value->is_uint64()) {
     count = kMaxCount + 1;  // far too large
   } else {
-    return Fail(100002);
+    return Fail(api, 100002);
   }
-  if (count < 1 || count > kMaxCount) return Fail(100002);
+  if (count < 1 || count > kMaxCount) return Fail(api, 100002);
 
   // Paging runs over the ranking as it is now: rooms that moved since the
   // previous page can appear twice or not at all, as with the live API.
@@ -744,36 +953,20 @@ Simulator::Impl::Answer Simulator::Impl::Decide(const httplib::Request& req) {
     walk = ++walks_;
   } else {
     auto it = cursors_.find(next_text);
-    if (it == cursors_.end()) return Fail(100002);
+    if (it == cursors_.end()) return Fail(api, 100002);
     walk = it->second.walk;
     offset = it->second.offset;
     walk_first = it->second.walk_first;
   }
   const auto& ranking = Ranking();
   const auto page_count = static_cast<std::size_t>(count);
-  const auto fault = PickFault(!next_text.empty(), offset, ranking.size());
+  const auto fault = PickFault(api, !next_text.empty(), offset, ranking.size());
+  if (fault) {
+    if (std::optional<Answer> replaced = FaultAnswer(api, *fault))
+      return *replaced;
+  }
 
   Answer answer;
-  if (fault) {
-    switch (*fault) {
-      case FaultKind::kInternalError:
-        return Fail(100001);
-      case FaultKind::kRateLimit:
-        return Fail(60007);
-      case FaultKind::kExpired:
-        return Fail(70001);
-      case FaultKind::kBadSignature:
-        return Fail(70003);
-      case FaultKind::kNotAdmin:
-        return Fail(60010);
-      case FaultKind::kHttp502:
-        answer.kind = Answer::Kind::kHttp502;
-        answer.body = kHtml502;
-        return answer;
-      default:
-        break;
-    }
-  }
 
   std::size_t begin = std::min(offset, ranking.size());
   std::vector<const Room*> page;
@@ -817,12 +1010,7 @@ Simulator::Impl::Answer Simulator::Impl::Decide(const httplib::Request& req) {
     list.emplace_back(std::move(o));
   }
 
-  json::object top;
-  top["ActionStatus"] = "OK";
-  top["ErrorInfo"] = "";
-  top["ErrorCode"] = 0;
-  top["RequestId"] = NewRequestId();
-  ++stats_.answers_by_code[0];
+  json::object top = OkEnvelope(api);
   if (fault == FaultKind::kOkWithoutResponse) {
     answer.body = json::serialize(top);
     return answer;
@@ -857,13 +1045,128 @@ Simulator::Impl::Answer Simulator::Impl::Decide(const httplib::Request& req) {
   return answer;
 }
 
+namespace {
+
+// The RoomId of a get_member_list / get_room_stats body, or "" when it is not
+// acceptable.
+std::string RequestRoomId(const json::object& request) {
+  const json::value* id = request.if_contains("RoomId");
+  if (id == nullptr || !id->is_string()) return std::string();
+  const json::string& text = id->get_string();
+  if (text.size() > kMaxRoomIdBytes) return std::string();
+  return std::string(text.data(), text.size());
+}
+
+}  // namespace
+
+Simulator::Impl::Answer Simulator::Impl::MemberListAnswer(
+    const json::object& request) {
+  constexpr SimApi api = SimApi::kGetMemberList;
+  const std::string room_id = RequestRoomId(request);
+  if (room_id.empty()) return Fail(api, 100002);
+  // Cursors are "m<offset>": the members page through a list that does not
+  // move (the vendor refreshes it every ~40 s).
+  std::int64_t offset = 0;
+  if (const json::value* next = request.if_contains("Next"); next != nullptr) {
+    if (!next->is_string()) return Fail(api, 100002);
+    const std::string text(next->get_string());
+    if (!text.empty()) {
+      std::uint64_t value = 0;
+      if (text[0] != 'm' ||
+          !ParseUnsigned(text.substr(1),
+                         static_cast<std::uint64_t>(kMaxListedMembers),
+                         &value) ||
+          value == 0 || value % kMembersPerPage != 0) {
+        return Fail(api, 100002);
+      }
+      offset = static_cast<std::int64_t>(value);
+    }
+  }
+  auto it = audience_.find(room_id);
+  if (it == audience_.end()) return Fail(api, 100004);
+  const RoomAudience& audience = it->second;
+  const std::int64_t listed = std::min(audience.members, kMaxListedMembers);
+  if (offset > 0 && offset >= listed) return Fail(api, 100002);
+
+  const auto fault = PickFault(api, false, 0, 0);
+  if (fault) {
+    if (std::optional<Answer> replaced = FaultAnswer(api, *fault))
+      return *replaced;
+  }
+  Answer answer;
+  json::object top = OkEnvelope(api);
+  if (fault != FaultKind::kOkWithoutResponse) {
+    json::object response;
+    const std::int64_t end = std::min(listed, offset + kMembersPerPage);
+    response["Next"] = end < listed ? "m" + std::to_string(end) : "";
+    response["MemberCount"] = audience.members;
+    json::array members;
+    for (std::int64_t n = offset; n < end; ++n) {
+      json::object member;
+      member["Member_Account"] = "viewer_" + std::to_string(n + 1);
+      members.emplace_back(std::move(member));
+    }
+    response["MemberList"] = std::move(members);
+    if (fault == FaultKind::kWrongTypes) response["MemberCount"] = "many";
+    if (fault == FaultKind::kMissingFields) response.erase("MemberCount");
+    top["Response"] = std::move(response);
+  }
+  answer.body = json::serialize(top);
+  if (fault == FaultKind::kMalformedJson)
+    answer.body.resize(answer.body.size() / 2);
+  if (fault == FaultKind::kCloseMidBody)
+    answer.kind = Answer::Kind::kCloseMidBody;
+  if (fault == FaultKind::kSlow) answer.slow = true;
+  return answer;
+}
+
+Simulator::Impl::Answer Simulator::Impl::RoomStatsAnswer(
+    const json::object& request) {
+  constexpr SimApi api = SimApi::kGetRoomStats;
+  const std::string room_id = RequestRoomId(request);
+  if (room_id.empty()) return Fail(api, 100002);
+  auto it = audience_.find(room_id);
+  if (it == audience_.end()) return Fail(api, 100004);
+  const RoomAudience& audience = it->second;
+
+  const auto fault = PickFault(api, false, 0, 0);
+  if (fault) {
+    if (std::optional<Answer> replaced = FaultAnswer(api, *fault))
+      return *replaced;
+  }
+  Answer answer;
+  json::object top = OkEnvelope(api);
+  if (fault != FaultKind::kOkWithoutResponse) {
+    json::object response;
+    response["TotalViewers"] = audience.total_viewers;
+    response["TotalGiftsSent"] = audience.total_gifts_sent;
+    response["TotalGiftCoins"] = audience.total_gift_coins;
+    response["TotalUniqueGiftSenders"] = audience.total_unique_gift_senders;
+    response["TotalLikesReceived"] = audience.total_likes_received;
+    response["TotalMsgCount"] = audience.total_msg_count;
+    if (fault == FaultKind::kWrongTypes) {
+      response["TotalLikesReceived"] =
+          static_cast<double>(audience.total_likes_received) + 0.5;
+    }
+    if (fault == FaultKind::kMissingFields) response.erase("TotalMsgCount");
+    top["Response"] = std::move(response);
+  }
+  answer.body = json::serialize(top);
+  if (fault == FaultKind::kMalformedJson)
+    answer.body.resize(answer.body.size() / 2);
+  if (fault == FaultKind::kCloseMidBody)
+    answer.kind = Answer::Kind::kCloseMidBody;
+  if (fault == FaultKind::kSlow) answer.slow = true;
+  return answer;
+}
+
 void Simulator::Impl::Sleep(std::chrono::milliseconds d) const {
   clock_.SleepUntil(clock_.NowSteady() + d, &stop_flag_);
 }
 
-void Simulator::Impl::HandleGetRoomList(const httplib::Request& req,
-                                        httplib::Response& res) {
-  Answer answer = Decide(req);
+void Simulator::Impl::HandleApi(SimApi api, const httplib::Request& req,
+                                httplib::Response& res) {
+  Answer answer = Decide(api, req);
   // Waiting happens outside the lock, on this connection's own thread.
   if (options_.latency.count() > 0) Sleep(options_.latency);
   if (answer.slow) Sleep(options_.slow_delay);
@@ -949,18 +1252,43 @@ void Simulator::Impl::HandleFaults(const httplib::Request& req,
                         "application/json");
         return;
       }
-      SetFault(kind, rate);
+      // api=NAME limits the fault to one API.
+      const std::string api_name =
+          req.has_param("api") ? req.get_param_value("api") : "";
+      std::optional<SimApi> scope;
+      for (SimApi api : kSimApis) {
+        if (api_name == SimApiName(api)) scope = api;
+      }
+      if (!api_name.empty() && !scope) {
+        res.status = 400;
+        res.set_content(
+            "{\"error\":\"api=get_room_list|get_member_list|"
+            "get_room_stats expected\"}\n",
+            "application/json");
+        return;
+      }
+      if (scope) {
+        SetFault(*scope, kind, rate);
+      } else {
+        SetFault(kind, rate);
+      }
     }
   }
   json::array list;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [kind, rate] : faults_) {
+    auto add = [&list](FaultKind kind, const FaultRate& rate, const char* api) {
       json::object o;
       o["name"] = FaultName(kind);
       o["probability"] = rate.probability;
       o["count"] = rate.count;
+      if (api != nullptr) o["api"] = api;
       list.emplace_back(std::move(o));
+    };
+    for (const auto& [kind, rate] : faults_) add(kind, rate, nullptr);
+    for (SimApi api : kSimApis) {
+      for (const auto& [kind, rate] : api_faults_[Index(api)])
+        add(kind, rate, SimApiName(api));
     }
   }
   json::object top;
@@ -984,6 +1312,19 @@ void Simulator::Impl::HandleStats(httplib::Response& res) {
   for (const auto& [code, n] : stats.answers_by_code)
     codes[std::to_string(code)] = n;
   o["answers_by_code"] = std::move(codes);
+  json::object apis;
+  for (SimApi which : kSimApis) {
+    const SimulatorApiStats& api = stats.api(which);
+    json::object one;
+    one["requests"] = api.requests;
+    one["rate_limited"] = api.rate_limited;
+    json::object api_codes;
+    for (const auto& [code, n] : api.answers_by_code)
+      api_codes[std::to_string(code)] = n;
+    one["answers_by_code"] = std::move(api_codes);
+    apis[SimApiName(which)] = std::move(one);
+  }
+  o["apis"] = std::move(apis);
   res.set_content(json::serialize(o) + "\n", "application/json");
 }
 
@@ -1023,14 +1364,19 @@ void Simulator::Impl::Start() {
   // SO_REUSEADDR only: cpp-httplib's default also sets SO_REUSEPORT, which
   // would let a second simulator share a port that is already taken instead of
   // failing to bind.
-  server_->set_socket_options([](socket_t sock) {
+  socket_t listening = INVALID_SOCKET;
+  server_->set_socket_options([&listening](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listening = sock;
   });
-  server_->Post(kApiPath,
-                [this](const httplib::Request& req, httplib::Response& res) {
-                  HandleGetRoomList(req, res);
-                });
+  for (SimApi which : kSimApis) {
+    server_->Post(ApiPath(which),
+                  [this, api = which](const httplib::Request& req,
+                                      httplib::Response& res) {
+                    HandleApi(api, req, res);
+                  });
+  }
   server_->Get("/-/sim/faults",
                [this](const httplib::Request& req, httplib::Response& res) {
                  HandleFaults(req, res);
@@ -1058,6 +1404,10 @@ void Simulator::Impl::Start() {
     throw std::runtime_error("simulator: cannot bind " + options_.host + ":" +
                              std::to_string(options_.port));
   }
+  // cpp-httplib listens with a backlog of 5: a client opening more
+  // connections at once (a top-rooms round) lost the SYNs past it and waited
+  // a second for the retransmission. Listening again raises the backlog.
+  if (listening != INVALID_SOCKET) ::listen(listening, SOMAXCONN);
   server_thread_ = std::thread([this] { server_->listen_after_bind(); });
   // The socket already accepts connections; wait for the accept loop so Stop()
   // can end it.
@@ -1097,7 +1447,21 @@ void Simulator::Churn() { impl_->Churn(); }
 void Simulator::SetFault(FaultKind kind, FaultRate rate) {
   impl_->SetFault(kind, rate);
 }
+void Simulator::SetFault(SimApi api, FaultKind kind, FaultRate rate) {
+  impl_->SetFault(api, kind, rate);
+}
 void Simulator::ClearFaults() { impl_->ClearFaults(); }
+std::optional<RoomAudience> Simulator::Audience(
+    const std::string& room_id) const {
+  return impl_->Audience(room_id);
+}
+void Simulator::SetAudience(const std::string& room_id, RoomAudience audience) {
+  impl_->SetAudience(room_id, audience);
+}
+std::vector<std::chrono::steady_clock::time_point> Simulator::Arrivals(
+    SimApi api) const {
+  return impl_->Arrivals(api);
+}
 SimulatorStats Simulator::Stats() const { return impl_->Stats(); }
 
 }  // namespace tle

@@ -24,10 +24,10 @@ namespace {
 constexpr const char* kUsage =
     R"(usage: tencent_live_simulator [flags]
 
-A fake of Tencent Cloud Chat's get_room_list API (same wire format, UserSig checks,
-rate limit, fault injection). Serves POST /v4/live_engine_http_srv/get_room_list and
-the control endpoints GET /-/sim/rooms, GET /-/sim/stats, GET|POST /-/sim/faults
-(?set=NAME[:PROB][:COUNT], ?clear=1).
+A fake of Tencent Cloud Chat's live-engine API (same wire format, UserSig checks,
+rate limits, fault injection). Serves POST /v4/live_engine_http_srv/get_room_list,
+get_member_list and get_room_stats, and the control endpoints GET /-/sim/rooms,
+GET /-/sim/stats, GET|POST /-/sim/faults (?set=NAME[:PROB][:COUNT][&api=NAME], ?clear=1).
 
 flags:
   --rooms=N            rooms to generate (default 137)
@@ -39,8 +39,12 @@ flags:
   --secret-key=S       the app's secret key (default demo-secret-key-not-for-production)
   --sdkappid=N         the app's SDKAppID (default 1400000000)
   --identifier=S       the App Administrator account (default administrator)
-  --max-qps=N          calls per second before ErrorCode 60007 (default 10; 0 = no limit)
-  --churn              rooms open and close and views grow every few seconds
+  --max-qps=N          get_room_list calls per second before ErrorCode 60007
+                       (default 10; 0 = no limit)
+  --member-list-max-qps=N  the same for get_member_list (default 200)
+  --room-stats-max-qps=N   the same for get_room_stats (default 100)
+  --churn              rooms open and close, views grow and audiences change
+                       every few seconds
   --fault=NAME[:PROB][:COUNT]
                        inject a fault (repeatable); PROB defaults to 1, COUNT to -1 (no limit)
   --tls-cert=F         certificate (PEM) to serve HTTPS; needs --tls-key
@@ -134,6 +138,14 @@ int main(int argc, char** argv) {
       if (!need_int(0, 1000000))
         return Usage("--max-qps needs a number 0..1000000");
       options.max_qps = static_cast<double>(number);
+    } else if (name == "--member-list-max-qps") {
+      if (!need_int(0, 1000000))
+        return Usage("--member-list-max-qps needs a number 0..1000000");
+      options.member_list_max_qps = static_cast<double>(number);
+    } else if (name == "--room-stats-max-qps") {
+      if (!need_int(0, 1000000))
+        return Usage("--room-stats-max-qps needs a number 0..1000000");
+      options.room_stats_max_qps = static_cast<double>(number);
     } else if (name == "--churn") {
       if (has_value) return Usage("--churn takes no value");
       options.churn = true;

@@ -72,6 +72,29 @@ const std::string kApp = R"(apps:
     usersig: static-usersig
 )";
 
+// The rules every short text value in a map follows (category and status
+// names, constant label values): `open` is the YAML up to the value (ending
+// in "{key: "), `where` the error prefix, `max` the longest allowed value.
+void CheckTextValueRules(const std::string& open, const std::string& where,
+                         std::size_t max) {
+  const auto error = [&](const std::string& value) {
+    return ParseError(kApp + open + value + "}\n");
+  };
+  CHECK(error("\"\"") == where + "must not be empty");
+  CHECK(error("[a]") == where + "must be a string, got a list");
+  CHECK(error("\"a\\tb\"") == where + "must not contain control characters");
+  CHECK(error("\"a\\nb\"") == where + "must not contain control characters");
+  for (const char* bad : {"\"a\xff"
+                          "b\"",
+                          "\"\xed\xa0\x80\"", "\"\xc0\xaf\"", "\"\xfe\""}) {
+    CHECK(error(bad) == where + "must be valid UTF-8");
+  }
+  CHECK(error(std::string(max, 'v')) == "no error");
+  CHECK(error(std::string(max + 1, 'v')) ==
+        where + "must be at most " + std::to_string(max) + " bytes long, got " +
+            std::to_string(max + 1));
+}
+
 TEST_CASE("a full file sets every key, with defaults and per-app overrides",
           "[config]") {
   const Config config = LoadConfigFile(kDir + "/full.yml", TestEnv());
@@ -487,29 +510,25 @@ TEST_CASE("region and endpoint", "[config]") {
         .apps[0]
         .endpoint;
   };
-  CHECK(endpoint_error("ftp://example.com") ==
-        "t.yml:5:15: apps[0].endpoint: must start with https:// (or http:// "
-        "for a local fake)");
-  CHECK(endpoint_error("example.com") ==
-        "t.yml:5:15: apps[0].endpoint: must start with https:// (or http:// "
-        "for a local fake)");
-  CHECK(endpoint_error("https://example.com/v4") ==
-        "t.yml:5:15: apps[0].endpoint: must be scheme://host[:port] with no "
-        "path, query or "
-        "fragment");
-  CHECK(endpoint_error("https://") ==
-        "t.yml:5:15: apps[0].endpoint: has an empty host");
-  CHECK(endpoint_error("https://:443") ==
-        "t.yml:5:15: apps[0].endpoint: has an empty host");
-  CHECK(endpoint_error("https://h:0") ==
-        "t.yml:5:15: apps[0].endpoint: has an invalid port (1..65535)");
-  CHECK(endpoint_error("\"https://h:\"") ==
-        "t.yml:5:15: apps[0].endpoint: has an invalid port (1..65535)");
-  CHECK(endpoint_error("https://h:65536") ==
-        "t.yml:5:15: apps[0].endpoint: has an invalid port (1..65535)");
-  CHECK(endpoint_error("https://u:p@h") ==
-        "t.yml:5:15: apps[0].endpoint: must not carry user information "
-        "(user:password@)");
+  const std::string where = "t.yml:5:15: apps[0].endpoint: ";
+  const std::string bad_port = "has an invalid port (1..65535)";
+  const std::pair<std::string, std::string> rejected[] = {
+      {"ftp://example.com",
+       "must start with https:// (or http:// for a local fake)"},
+      {"example.com", "must start with https:// (or http:// for a local fake)"},
+      {"https://example.com/v4",
+       "must be scheme://host[:port] with no path, query or fragment"},
+      {"https://", "has an empty host"},
+      {"https://:443", "has an empty host"},
+      {"https://h:0", bad_port},
+      {"\"https://h:\"", bad_port},
+      {"https://h:65536", bad_port},
+      {"https://u:p@h", "must not carry user information (user:password@)"},
+  };
+  for (const auto& [value, message] : rejected) {
+    INFO(value);
+    CHECK(endpoint_error(value) == where + message);
+  }
   CHECK(endpoint_of("https://example.com") == "https://example.com");
   CHECK(endpoint_of("https://example.com/") == "https://example.com");
   CHECK(endpoint_of("HTTPS://example.com:8443") == "https://example.com:8443");
@@ -895,28 +914,10 @@ TEST_CASE("category_names and activity_status_names", "[config]") {
         "apps[0].category_names.1");
   CHECK(ParseError(kApp + "    category_names:\n      1: a\n      1: b\n") ==
         "t.yml:8:7: apps[0].category_names.1: duplicate key");
-  CHECK(ParseError(kApp + "    category_names: {1: \"\"}\n") ==
-        "t.yml:6:25: apps[0].category_names.1: must not be empty");
   CHECK(ParseError(kApp + "    category_names:\n      1:\n") ==
         "t.yml:7:7: apps[0].category_names.1: must be a string, got nothing");
-  CHECK(ParseError(kApp + "    category_names: {1: [a]}\n") ==
-        "t.yml:6:25: apps[0].category_names.1: must be a string, got a list");
-  CHECK(ParseError(kApp + "    category_names: {1: \"a\\tb\"}\n") ==
-        "t.yml:6:25: apps[0].category_names.1: must not contain control "
-        "characters");
-  CHECK(ParseError(kApp + "    category_names: {1: \"a\xff"
-                          "b\"}\n") ==
-        "t.yml:6:25: apps[0].category_names.1: must be valid UTF-8");
-  CHECK(ParseError(kApp + "    category_names: {1: \"\xed\xa0\x80\"}\n") ==
-        "t.yml:6:25: apps[0].category_names.1: must be valid UTF-8");
-  CHECK(ParseError(kApp + "    category_names: {1: \"\xc0\xaf\"}\n") ==
-        "t.yml:6:25: apps[0].category_names.1: must be valid UTF-8");
-  CHECK(ParseError(kApp + "    category_names: {1: " + std::string(128, 'n') +
-                   "}\n") == "no error");
-  CHECK(ParseError(kApp + "    category_names: {1: " + std::string(129, 'n') +
-                   "}\n") ==
-        "t.yml:6:25: apps[0].category_names.1: must be at most 128 bytes long, "
-        "got 129");
+  CheckTextValueRules("    category_names: {1: ",
+                      "t.yml:6:25: apps[0].category_names.1: ", 128);
 
   std::string many = "defaults:\n  activity_status_names:\n";
   for (int i = 0; i < 10000; ++i) many += "    " + std::to_string(i) + ": s\n";
@@ -974,20 +975,8 @@ TEST_CASE("constant labels: Prometheus names, no clash with our own",
   CHECK(ParseError(kApp + "    labels: [env]\n") ==
         "t.yml:6:13: apps[0].labels: must be a map of label names to values, "
         "like {env: prod}, got a list");
-  CHECK(ParseError(kApp + "    labels: {env: \"\"}\n") ==
-        "t.yml:6:19: apps[0].labels.env: must not be empty");
-  CHECK(ParseError(kApp + "    labels: {env: [a]}\n") ==
-        "t.yml:6:19: apps[0].labels.env: must be a string, got a list");
-  CHECK(ParseError(kApp + "    labels: {env: \"a\\nb\"}\n") ==
-        "t.yml:6:19: apps[0].labels.env: must not contain control characters");
-  CHECK(ParseError(kApp + "    labels: {env: \"\xfe\"}\n") ==
-        "t.yml:6:19: apps[0].labels.env: must be valid UTF-8");
-  CHECK(ParseError(kApp + "    labels: {env: " + std::string(256, 'v') +
-                   "}\n") == "no error");
-  CHECK(
-      ParseError(kApp + "    labels: {env: " + std::string(257, 'v') + "}\n") ==
-      "t.yml:6:19: apps[0].labels.env: must be at most 256 bytes long, got "
-      "257");
+  CheckTextValueRules(
+      "    labels: {env: ", "t.yml:6:19: apps[0].labels.env: ", 256);
   std::string many = kApp + "    labels:\n";
   for (int i = 0; i < 32; ++i) many += "      l" + std::to_string(i) + ": v\n";
   CHECK(ParseError(many) == "no error");

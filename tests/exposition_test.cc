@@ -239,11 +239,9 @@ TEST_CASE("health series of an app carry its constant labels, the rest none") {
   AppHealth a;
   a.sdkappid = 7;
   a.labels = {{"env", "prod"}, {"team", "live"}};
-  a.stats.errors_by_code["70003"] = 2;
-  a.stats.duration_buckets.assign(RequestDurationBuckets().size() + 1, 0);
+  a.stats.api(Api::kGetRoomList).errors_by_code["70003"] = 2;
   AppHealth b;
   b.sdkappid = 8;
-  b.stats.duration_buckets.assign(RequestDurationBuckets().size() + 1, 0);
   std::string text = RenderHealth({a, b}, ReloadStatus{}, ReadProcessSample());
   CHECK(text.find("tencent_live_api_errors_total{sdkappid=\"7\",env=\"prod\","
                   "team=\"live\",api=\"get_room_list\",code=\"70003\"} 2") !=
@@ -303,7 +301,6 @@ TEST_CASE("rendering does not depend on the locale") {
   app.sdkappid = 7;
   app.interval_seconds = 1.5;
   app.stats.last_walk_seconds = 1234.25;
-  app.stats.duration_buckets.assign(RequestDurationBuckets().size() + 1, 0);
   std::string health_before = RenderHealth({app}, ReloadStatus{}, std::nullopt);
   // The install script provides the locales package; without a comma-decimal
   // locale the check fails.
@@ -343,21 +340,6 @@ TEST_CASE("max_room_series keeps the top rooms and counts the rest") {
                   "category=\"2\"} 2") != std::string::npos);
   CHECK(top1.find("tencent_live_category_rooms{sdkappid=\"1400000000\","
                   "category=\"none\"} 1") != std::string::npos);
-}
-
-TEST_CASE("ValidUtf8 keeps valid text and replaces every invalid sequence") {
-  CHECK(ValidUtf8("plain") == "plain");
-  CHECK(ValidUtf8("\xe7\x9b\xb4\xf0\x9f\x8e\xa4") ==
-        "\xe7\x9b\xb4\xf0\x9f\x8e\xa4");
-  CHECK(ValidUtf8("a\xff"
-                  "b") ==
-        "a\xef\xbf\xbd"
-        "b");
-  CHECK(ValidUtf8("\xe4\xb8") == "\xef\xbf\xbd\xef\xbf\xbd");
-  CHECK(ValidUtf8("\xc0\xaf") == "\xef\xbf\xbd\xef\xbf\xbd");  // overlong
-  CHECK(ValidUtf8("\xed\xa0\x80") ==
-        "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");  // surrogate
-  CHECK(ValidUtf8(std::string("a\0b", 3)) == std::string("a\0b", 3));
 }
 
 TEST_CASE(
@@ -438,10 +420,11 @@ TEST_CASE("health text carries every app's counters and the build info") {
   app.interval_seconds = 60;
   app.stats.up = true;
   app.stats.walks = 3;
-  app.stats.errors_by_code["70003"] = 2;
-  app.stats.duration_buckets.assign(RequestDurationBuckets().size() + 1, 0);
-  app.stats.duration_buckets[0] = 4;
-  app.stats.duration_count = 4;
+  ApiStatsView& room_list = app.stats.api(Api::kGetRoomList);
+  room_list.errors_by_code["70003"] = 2;
+  room_list.failed = 2;
+  room_list.duration_buckets[0] = 4;
+  room_list.duration_count = 4;
   std::string text = RenderHealth({app}, ReloadStatus{}, ReadProcessSample());
   CHECK(text.find("tencent_live_up{sdkappid=\"7\"} 1") != std::string::npos);
   CHECK(text.find("tencent_live_walks_total{sdkappid=\"7\"} 3") !=

@@ -37,6 +37,9 @@ import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "support"))
+import tle_testlib as testlib  # noqa: E402
+
 EXPORTER, CHROMIUM = sys.argv[1], sys.argv[2]
 SCREENSHOT = sys.argv[3] if len(sys.argv) > 3 else None
 TMP = tempfile.mkdtemp(prefix="tle_landing_browser_")
@@ -64,49 +67,17 @@ def get(url, timeout=10):
 
 
 def wait_until(pred, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(0.1)
-    raise RuntimeError("timed out waiting for " + what)
+    return testlib.wait_until(what, pred, timeout, interval=0.1)
 
 
-class Exporter:
+class Exporter(testlib.Exporter):
     def __init__(self, name, args):
-        self.log_path = os.path.join(TMP, name + ".log")
-        self.log = open(self.log_path, "w")
-        self.p = subprocess.Popen([EXPORTER, "--web.listen-address=127.0.0.1:0", *args],
-                                  stdout=self.log, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL)
+        super().__init__(EXPORTER, args, os.path.join(TMP, name + ".log"))
         PROCS.append(self)
-        found = []
-
-        def listening():
-            m = re.search(r'msg=listening address=|"msg":"listening","address":"', self.text())
-            m = m and re.compile(r"127\.0\.0\.1:(\d+)").search(self.text(), m.end())
-            if m:
-                found.append(int(m.group(1)))
-            if self.p.poll() is not None:
-                raise RuntimeError("exporter exited:\n" + self.text())
-            return bool(m)
-
-        wait_until(listening, 20, "the exporter's listening line")
-        self.base = "http://127.0.0.1:%d/" % found[0]
+        self.base = self.wait_listening() + "/"
 
     def text(self):
-        with open(self.log_path, errors="replace") as f:
-            return f.read()
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        self.log.close()
+        return self.log_text()
 
 
 def chromium(*args, timeout=90):

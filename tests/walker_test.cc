@@ -112,7 +112,7 @@ TEST_CASE(
   auto v = h.walker->stats().View();
   CHECK(v.up);
   CHECK(v.walks == 1);
-  CHECK(v.requests == 3);
+  CHECK(v.api(Api::kGetRoomList).requests == 3);
   CHECK(v.last_walk_pages == 3);
   CHECK(v.rejected[static_cast<std::size_t>(RejectReason::kDuplicate)] == 1);
   CHECK(v.last_success_timestamp > 0);
@@ -136,10 +136,10 @@ TEST_CASE("transient errors are retried and the walk completes") {
              Page({MakeRoom("a", 1)}, "")});
   REQUIRE(h.walker->WalkOnce());
   auto v = h.walker->stats().View();
-  CHECK(v.errors_by_code["100001"] == 1);
-  CHECK(v.errors_by_code["http_502"] == 1);
-  CHECK(v.retries == 2);
-  CHECK(v.requests == 3);
+  CHECK(v.api(Api::kGetRoomList).errors_by_code["100001"] == 1);
+  CHECK(v.api(Api::kGetRoomList).errors_by_code["http_502"] == 1);
+  CHECK(v.api(Api::kGetRoomList).retries == 2);
+  CHECK(v.api(Api::kGetRoomList).requests == 3);
   CHECK(h.source->cursors == std::vector<std::string>{"", "", ""});
   CHECK(h.published.size() == 1);
 }
@@ -149,8 +149,8 @@ TEST_CASE("retries exhausted fail the walk with the reason of the last error") {
     Harness h({}, 2);
     CHECK_FALSE(h.walker->WalkOnce());
     auto v = h.walker->stats().View();
-    CHECK(v.requests == 3);
-    CHECK(v.retries == 2);
+    CHECK(v.api(Api::kGetRoomList).requests == 3);
+    CHECK(v.api(Api::kGetRoomList).retries == 2);
     CHECK(v.failures[static_cast<std::size_t>(WalkFailure::kNetwork)] == 1);
     CHECK_FALSE(v.up);
     CHECK(h.published.empty());
@@ -177,9 +177,9 @@ TEST_CASE("a configuration error is not retried") {
     Harness h({Error(ErrorKind::kApi, code), Page({}, "")});
     CHECK_FALSE(h.walker->WalkOnce());
     auto v = h.walker->stats().View();
-    CHECK(v.requests == 1);
-    CHECK(v.retries == 0);
-    CHECK(v.errors_by_code[std::to_string(code)] == 1);
+    CHECK(v.api(Api::kGetRoomList).requests == 1);
+    CHECK(v.api(Api::kGetRoomList).retries == 0);
+    CHECK(v.api(Api::kGetRoomList).errors_by_code[std::to_string(code)] == 1);
     CHECK(v.failures[static_cast<std::size_t>(WalkFailure::kApiError)] == 1);
   }
 }
@@ -192,7 +192,7 @@ TEST_CASE("70001 renews the UserSig and retries once") {
                  Page({}, "")});
   CHECK_FALSE(twice.walker->WalkOnce());
   CHECK(twice.source->renewals == 1);
-  CHECK(twice.walker->stats().View().requests == 2);
+  CHECK(twice.walker->stats().View().api(Api::kGetRoomList).requests == 2);
 }
 
 TEST_CASE("a cursor seen twice fails the walk instead of looping") {
@@ -230,7 +230,9 @@ TEST_CASE(
   Harness h({Error(ErrorKind::kApi, 60007), Page({MakeRoom("a", 1)}, "")});
   CHECK(h.walker->WalkOnce());
   CHECK(h.elapsed() >= std::chrono::seconds(1));
-  CHECK(h.walker->stats().View().errors_by_code["60007"] == 1);
+  CHECK(
+      h.walker->stats().View().api(Api::kGetRoomList).errors_by_code["60007"] ==
+      1);
 }
 
 TEST_CASE("retries back off exponentially, with jitter, up to backoff_max") {
@@ -346,7 +348,7 @@ TEST_CASE("Stop aborts a request in flight and the walk does not retry") {
   walker.Stop();
   CHECK(source->fetches() == 1);
   auto v = walker.stats().View();
-  CHECK(v.retries == 0);
+  CHECK(v.api(Api::kGetRoomList).retries == 0);
   for (std::uint64_t failures : v.failures) CHECK(failures == 0);
 }
 

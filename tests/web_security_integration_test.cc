@@ -6,6 +6,8 @@
 #include <crypt.h>
 #include <httplib.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -173,6 +175,76 @@ int Status(const httplib::Result& result) {
   if (!result)
     UNSCOPED_INFO("request failed: " << httplib::to_string(result.error()));
   return result ? result->status : -1;
+}
+
+// One HTTPS request with OpenSSL's client API, optionally resuming `session`.
+struct TlsResult {
+  bool ok = false;      // handshake and a 200 answer
+  bool reused = false;  // the session was resumed
+  std::shared_ptr<SSL_SESSION> session;
+};
+
+TlsResult TlsGet(const Pki& pki, int port, int max_version,
+                 const std::shared_ptr<SSL_SESSION>& session,
+                 const std::string& cert = "", const std::string& key = "") {
+  TlsResult result;
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(
+      SSL_CTX_new(TLS_client_method()), &SSL_CTX_free);
+  REQUIRE(ctx);
+  SSL_CTX_set_max_proto_version(ctx.get(), max_version);
+  REQUIRE(SSL_CTX_load_verify_file(ctx.get(), pki.Path("ca.crt").c_str()) == 1);
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  if (!cert.empty()) {
+    REQUIRE(SSL_CTX_use_certificate_file(ctx.get(), pki.Path(cert).c_str(),
+                                         SSL_FILETYPE_PEM) == 1);
+    REQUIRE(SSL_CTX_use_PrivateKey_file(ctx.get(), pki.Path(key).c_str(),
+                                        SSL_FILETYPE_PEM) == 1);
+  }
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  timeval timeout{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout,
+             static_cast<socklen_t>(sizeof(timeout)));
+  std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), &SSL_free);
+  SSL_set_fd(ssl.get(), fd);
+  char host[] = "localhost";  // SSL_set_tlsext_host_name, without its C cast
+  SSL_ctrl(ssl.get(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+           host);
+  SSL_set1_host(ssl.get(), "localhost");
+  if (session) SSL_set_session(ssl.get(), session.get());
+  if (SSL_connect(ssl.get()) == 1) {
+    const std::string request =
+        "GET /-/healthy HTTP/1.1\r\nHost: localhost\r\nConnection: "
+        "close\r\n\r\n";
+    SSL_write(ssl.get(), request.data(), static_cast<int>(request.size()));
+    std::string answer;
+    char buf[4096];
+    int n = 0;
+    while ((n = SSL_read(ssl.get(), buf, sizeof(buf))) > 0) {
+      answer.append(buf, static_cast<std::size_t>(n));
+    }
+    result.ok = answer.rfind("HTTP/1.1 200", 0) == 0;
+    result.reused = SSL_session_reused(ssl.get()) == 1;
+    result.session.reset(SSL_get1_session(ssl.get()), &SSL_SESSION_free);
+    SSL_shutdown(ssl.get());  // else OpenSSL marks the session not resumable
+  }
+  ERR_clear_error();
+  close(fd);
+  return result;
+}
+
+// openssl s_client's exit status for one handshake with these options.
+bool Handshakes(const Pki& pki, int port, const std::string& options) {
+  std::string command =
+      "openssl s_client -connect 127.0.0.1:" + std::to_string(port) +
+      " -CAfile " + pki.Path("ca.crt") + " -verify_return_error " + options +
+      " </dev/null >/dev/null 2>&1";
+  return std::system(command.c_str()) == 0;
 }
 
 double SecondsFor(const std::function<void()>& fn) {
@@ -402,6 +474,107 @@ TEST_CASE("--web.max-requests answers 503 at once past the limit",
       status = Status(c.Get("/-/healthy"));
     }
     CHECK(status == 200);
+  }
+}
+
+TEST_CASE("TLS sessions resume in every client auth mode, until a reload",
+          "[integration]") {
+  Pki pki;
+  FakeBackend backend;
+  struct Mode {
+    const char* type;
+    bool ca;
+    bool cert;
+  };
+  for (Mode mode : {Mode{"NoClientCert", false, false},
+                    Mode{"RequestClientCert", false, true},
+                    Mode{"RequireAnyClientCert", false, true},
+                    Mode{"VerifyClientCertIfGiven", true, true},
+                    Mode{"RequireAndVerifyClientCert", true, true}}) {
+    std::string web =
+        "tls_server_config:\n  cert_file: server.crt\n"
+        "  key_file: server.key\n  client_auth_type: " +
+        std::string(mode.type) + "\n";
+    if (mode.ca) web += "  client_ca_file: ca.crt\n";
+    pki.Write("web.yml", web);
+    WebServer server(Options(pki.Path("web.yml")), backend);
+    int port = server.Start();
+    std::string cert = mode.cert ? "client.crt" : "";
+    std::string key = mode.cert ? "client.key" : "";
+    for (int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+      INFO(mode.type << " TLS version " << std::hex << version);
+      TlsResult first = TlsGet(pki, port, version, nullptr, cert, key);
+      REQUIRE(first.ok);
+      CHECK(!first.reused);
+      TlsResult again = TlsGet(pki, port, version, first.session, cert, key);
+      CHECK(again.ok);
+      CHECK(again.reused);
+      server.ReloadWebConfig();  // the same file: still a new context
+      TlsResult after = TlsGet(pki, port, version, again.session, cert, key);
+      CHECK(after.ok);
+      CHECK(!after.reused);
+    }
+  }
+}
+
+TEST_CASE("TLS settings: versions, cipher suites, curves", "[integration]") {
+  Pki pki;
+  FakeBackend backend;
+  const std::string base =
+      "tls_server_config:\n  cert_file: server.crt\n  key_file: "
+      "server.key\n";
+  SECTION("defaults: TLS 1.2 and 1.3, forward-secret suites only") {
+    pki.Write("web.yml", base);
+    WebServer server(Options(pki.Path("web.yml")), backend);
+    int port = server.Start();
+    CHECK(Handshakes(pki, port, "-tls1_3"));
+    CHECK(Handshakes(pki, port, "-tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256"));
+    CHECK(Handshakes(pki, port, "-tls1_2 -cipher ECDHE-RSA-CHACHA20-POLY1305"));
+    // Static RSA key exchange, and finite-field DHE, are not offered.
+    CHECK(!Handshakes(pki, port, "-tls1_2 -cipher AES128-GCM-SHA256"));
+    CHECK(!Handshakes(pki, port, "-tls1_2 -cipher AES256-SHA"));
+    CHECK(!Handshakes(pki, port, "-tls1_2 -cipher DHE-RSA-AES128-GCM-SHA256"));
+    CHECK(!Handshakes(pki, port, "-tls1_1 -cipher DEFAULT@SECLEVEL=0"));
+    CHECK(Handshakes(pki, port, "-tls1_3 -groups X25519"));
+    CHECK(Handshakes(pki, port, "-tls1_3 -groups P-521"));
+    CHECK(!Handshakes(pki, port, "-tls1_3 -groups ffdhe2048"));
+  }
+  SECTION("min_version, max_version") {
+    pki.Write("web.yml", base + "  min_version: TLS13\n");
+    WebServer server(Options(pki.Path("web.yml")), backend);
+    int port = server.Start();
+    CHECK(Handshakes(pki, port, "-tls1_3"));
+    CHECK(!Handshakes(pki, port, "-tls1_2"));
+    pki.Write("web.yml", base + "  max_version: TLS12\n");
+    server.ReloadWebConfig();
+    CHECK(!Handshakes(pki, port, "-tls1_3"));
+    CHECK(Handshakes(pki, port, "-tls1_2"));
+    pki.Write("web.yml", base + "  min_version: TLS10\n");
+    server.ReloadWebConfig();
+    CHECK(Handshakes(pki, port, "-tls1 -cipher DEFAULT@SECLEVEL=0"));
+  }
+  SECTION("cipher_suites by Go name, in the server's order") {
+    pki.Write("web.yml", base +
+                             "  cipher_suites:\n"
+                             "    - TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384\n"
+                             "    - TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA\n"
+                             "    - TLS_RSA_WITH_AES_128_GCM_SHA256\n");
+    WebServer server(Options(pki.Path("web.yml")), backend);
+    int port = server.Start();
+    CHECK(Handshakes(pki, port, "-tls1_2 -cipher ECDHE-RSA-AES256-GCM-SHA384"));
+    CHECK(Handshakes(pki, port, "-tls1_2 -cipher ECDHE-RSA-AES128-SHA"));
+    CHECK(Handshakes(pki, port, "-tls1_2 -cipher AES128-GCM-SHA256"));  // named
+    CHECK(
+        !Handshakes(pki, port, "-tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256"));
+    CHECK(Handshakes(pki, port, "-tls1_3"));  // TLS 1.3 suites are fixed
+  }
+  SECTION("curve_preferences") {
+    pki.Write("web.yml", base + "  curve_preferences: [CurveP384]\n");
+    WebServer server(Options(pki.Path("web.yml")), backend);
+    int port = server.Start();
+    CHECK(Handshakes(pki, port, "-tls1_3 -groups P-384"));
+    CHECK(!Handshakes(pki, port, "-tls1_3 -groups X25519"));
+    CHECK(!Handshakes(pki, port, "-tls1_2 -groups P-256"));
   }
 }
 

@@ -9,6 +9,8 @@
 #include <ctime>
 #include <mutex>
 
+#include "exporter/common/text.h"
+
 namespace tle {
 namespace {
 
@@ -16,8 +18,6 @@ std::atomic<LogLevel> g_level{LogLevel::kInfo};
 std::atomic<LogFormat> g_format{LogFormat::kLogfmt};
 std::atomic<LogSink> g_sink{nullptr};
 std::mutex g_write_mutex;
-
-constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
 const char* LevelName(LogLevel level) {
   switch (level) {
@@ -48,46 +48,6 @@ std::string Timestamp(double unix_seconds) {
   return buf;
 }
 
-// Length of the well-formed UTF-8 sequence at s[i], or 0 when the bytes there
-// are not one; *bad is then how many bytes form the maximal invalid subpart
-// (Unicode's "substitution of maximal subparts": each becomes one U+FFFD).
-std::size_t Utf8SequenceAt(std::string_view s, std::size_t i,
-                           std::size_t* bad) {
-  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = byte(i);
-  if (c < 0x80) return 1;
-  std::size_t len = 0;
-  unsigned char lo = 0x80;  // the range of the second byte
-  unsigned char hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    if (c == 0xE0) lo = 0xA0;  // no overlong forms
-    if (c == 0xED) hi = 0x9F;  // no surrogates
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    if (c == 0xF0) lo = 0x90;  // no overlong forms
-    if (c == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
-  } else {
-    *bad = 1;
-    return 0;
-  }
-  for (std::size_t k = 1; k < len; ++k) {
-    if (i + k >= s.size()) {
-      *bad = k;
-      return 0;
-    }
-    unsigned char b = byte(i + k);
-    bool ok = k == 1 ? (b >= lo && b <= hi) : (b >= 0x80 && b <= 0xBF);
-    if (!ok) {
-      *bad = k;
-      return 0;
-    }
-  }
-  return len;
-}
-
 // The bytes of `text` made valid UTF-8 and cut to about kMaxLogValueBytes.
 std::string CleanText(std::string_view text) {
   std::string out;
@@ -96,7 +56,8 @@ std::string CleanText(std::string_view text) {
   while (i < text.size()) {
     std::size_t bad = 0;
     std::size_t len = Utf8SequenceAt(text, i, &bad);
-    std::string_view piece = len == 0 ? kReplacement : text.substr(i, len);
+    std::string_view piece =
+        len == 0 ? kReplacementCharacter : text.substr(i, len);
     if (out.size() + piece.size() > kMaxLogValueBytes) {
       out.append("...(").append(std::to_string(text.size() - i));
       out.append(" more bytes)");
@@ -106,40 +67,6 @@ std::string CleanText(std::string_view text) {
     i += len == 0 ? bad : len;
   }
   return out;
-}
-
-// A JSON string literal of valid UTF-8 `s` (as CleanText makes it).
-void AppendJsonString(std::string* out, std::string_view s) {
-  out->push_back('"');
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (u < 0x20 || u == 0x7F) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", u);
-          out->append(buf);
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
 }
 
 // logfmt: bare when the value has no space, quote, '=', backslash or control

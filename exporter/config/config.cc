@@ -29,6 +29,7 @@
 #include <sstream>
 #include <utility>
 
+#include "exporter/common/text.h"
 #include "exporter/config/config_text.h"
 
 namespace tle {
@@ -170,15 +171,10 @@ std::string Describe(const YAML::Node& node) {
   return "a string";
 }
 
+// YAML writes "+5" for 5; the rest is the shared strict decimal parser.
 std::optional<std::int64_t> ParseInt(std::string_view text) {
   if (!text.empty() && text.front() == '+') text.remove_prefix(1);
-  if (text.empty() || text.front() == '+') return std::nullopt;
-  std::int64_t value = 0;
-  const auto [end, ec] =
-      std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size())
-    return std::nullopt;
-  return value;
+  return ParseInt64(text);
 }
 
 bool LooksLikeInt(std::string_view text) {
@@ -219,43 +215,6 @@ std::string FormatDuration(Duration value) {
     }
   }
   return out;
-}
-
-// Well-formed UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
-bool ValidUtf8(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto lead = static_cast<unsigned char>(text[i]);
-    std::size_t length = 0;
-    std::uint32_t code = 0;
-    if (lead < 0x80) {
-      ++i;
-      continue;
-    } else if (lead >= 0xc2 && lead <= 0xdf) {
-      length = 2;
-      code = lead & 0x1fU;
-    } else if (lead >= 0xe0 && lead <= 0xef) {
-      length = 3;
-      code = lead & 0x0fU;
-    } else if (lead >= 0xf0 && lead <= 0xf4) {
-      length = 4;
-      code = lead & 0x07U;
-    } else {
-      return false;
-    }
-    if (i + length > text.size()) return false;
-    for (std::size_t k = 1; k < length; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xc0U) != 0x80) return false;
-      code = (code << 6) | (next & 0x3fU);
-    }
-    if ((length == 3 && code < 0x800) || (length == 4 && code < 0x10000) ||
-        (code >= 0xd800 && code <= 0xdfff) || code > 0x10ffff) {
-      return false;
-    }
-    i += length;
-  }
-  return true;
 }
 
 bool HasControl(std::string_view text) {
@@ -640,7 +599,7 @@ std::string Parser::String(const Entry& entry, const std::string& key) const {
 std::string Parser::Text(const Entry& entry, const std::string& key,
                          std::size_t max_bytes) const {
   std::string text = String(entry, key);
-  if (!ValidUtf8(text)) Fail(entry.Where(), key, "must be valid UTF-8");
+  if (!IsValidUtf8(text)) Fail(entry.Where(), key, "must be valid UTF-8");
   if (HasControl(text)) {
     Fail(entry.Where(), key, "must not contain control characters");
   }
@@ -1247,10 +1206,8 @@ std::optional<Duration> ParseDuration(std::string_view text) {
     while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9')
       ++digits;
     if (digits == 0) return std::nullopt;
-    std::int64_t number = 0;
-    const auto [end, ec] =
-        std::from_chars(text.data(), text.data() + digits, number);
-    if (ec != std::errc() || end != text.data() + digits) return std::nullopt;
+    const auto number = ParseInt64(text.substr(0, digits));
+    if (!number) return std::nullopt;
     text.remove_prefix(digits);
     int unit_index = -1;
     for (int i = 0; i < static_cast<int>(std::size(kUnits)); ++i) {
@@ -1267,10 +1224,11 @@ std::optional<Duration> ParseDuration(std::string_view text) {
     next_rank = rank + 1;
     const Unit& unit = kUnits[unit_index];
     text.remove_prefix(unit.suffix.size());
-    if (number > (std::numeric_limits<std::int64_t>::max() - total) / unit.ms) {
+    if (*number >
+        (std::numeric_limits<std::int64_t>::max() - total) / unit.ms) {
       return std::nullopt;
     }
-    total += number * unit.ms;
+    total += *number * unit.ms;
   }
   return Duration(total);
 }

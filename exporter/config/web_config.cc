@@ -80,7 +80,7 @@ class WebParser {
       } else if (name == "basic_auth_users") {
         if (value.IsNull()) continue;
         config.basic_auth_users = Users(value);
-      } else if (name == "http_server_config") {
+      } else if (name == "http_server_config" || name == "rate_limit") {
         Fail(key.Mark(), name,
              "not supported by this exporter (only tls_server_config and "
              "basic_auth_users)");
@@ -123,12 +123,42 @@ class WebParser {
     return path.lexically_normal().string();
   }
 
+  bool Bool(const YAML::Node& node, const std::string& key) const {
+    if (node.IsScalar()) {
+      const std::string& v = node.Scalar();
+      if (v == "true") return true;
+      if (v == "false") return false;
+    }
+    Fail(node.Mark(), key, "must be true or false");
+  }
+
+  std::vector<YAML::Node> List(const YAML::Node& node,
+                               const std::string& key) const {
+    std::vector<YAML::Node> items;
+    if (node.IsNull()) return items;
+    if (!node.IsSequence()) Fail(node.Mark(), key, "must be a list");
+    for (const YAML::Node& item : node) items.push_back(item);
+    return items;
+  }
+
+  TlsVersion Version(const YAML::Node& node, const std::string& key) const {
+    const std::string name = String(node, key);
+    for (TlsVersion v : {TlsVersion::kTls10, TlsVersion::kTls11,
+                         TlsVersion::kTls12, TlsVersion::kTls13}) {
+      if (name == TlsVersionName(v)) return v;
+    }
+    Fail(node.Mark(), key,
+         "unknown TLS version \"" + Printable(name, 64) +
+             "\" (want TLS10, TLS11, TLS12 or TLS13)");
+  }
+
   TlsServerConfig Tls(const YAML::Node& node) {
     const std::string section = "tls_server_config";
     if (!node.IsMap()) Fail(node.Mark(), section, "must be a map");
     TlsServerConfig tls;
     YAML::Node auth_node;
     YAML::Node ca_node;
+    YAML::Node version_node;
     for (const auto& [key, value] : Entries(node, section)) {
       const std::string name = key.Scalar();
       const std::string full = section + "." + Printable(name, 64);
@@ -146,7 +176,8 @@ class WebParser {
           tls.client_auth_type = ClientAuthType::kNoClientCert;
         } else if (type == "RequestClientCert") {
           tls.client_auth_type = ClientAuthType::kRequestClientCert;
-        } else if (type == "RequireAnyClientCert") {
+        } else if (type == "RequireAnyClientCert" ||
+                   type == "RequireClientCert") {  // exporter-toolkit's alias
           tls.client_auth_type = ClientAuthType::kRequireAnyClientCert;
         } else if (type == "VerifyClientCertIfGiven") {
           tls.client_auth_type = ClientAuthType::kVerifyClientCertIfGiven;
@@ -160,25 +191,65 @@ class WebParser {
                    "RequireAndVerifyClientCert)");
         }
       } else if (name == "min_version") {
-        const std::string version = String(value, full);
-        if (version == "TLS12") {
-          tls.tls13_minimum = false;
-        } else if (version == "TLS13") {
-          tls.tls13_minimum = true;
-        } else {
-          Fail(value.Mark(), full,
-               "must be TLS12 or TLS13 (older versions are not served)");
+        tls.min_version = Version(value, full);
+        version_node = value;
+      } else if (name == "max_version") {
+        tls.max_version = Version(value, full);
+        if (!version_node) version_node = value;
+      } else if (name == "cipher_suites") {
+        for (const YAML::Node& item : List(value, full)) {
+          const std::string suite = String(item, full);
+          if (!OpenSslCipherName(suite)) {
+            Fail(item.Mark(), full,
+                 "unknown or insecure cipher suite \"" + Printable(suite, 64) +
+                     "\" (want a name of Go's tls.CipherSuites(), e.g. "
+                     "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)");
+          }
+          tls.cipher_suites.push_back(suite);
         }
+      } else if (name == "prefer_server_cipher_suites") {
+        tls.prefer_server_cipher_suites = Bool(value, full);
+      } else if (name == "curve_preferences") {
+        static const std::pair<const char*, const char*> kCurves[] = {
+            {"X25519", "X25519"},
+            {"CurveP256", "P-256"},
+            {"CurveP384", "P-384"},
+            {"CurveP521", "P-521"},
+        };
+        for (const YAML::Node& item : List(value, full)) {
+          const std::string curve = String(item, full);
+          const char* group = nullptr;
+          for (const auto& [go_name, openssl_name] : kCurves) {
+            if (curve == go_name) group = openssl_name;
+          }
+          if (group == nullptr) {
+            Fail(item.Mark(), full,
+                 "unknown curve \"" + Printable(curve, 64) +
+                     "\" (want X25519, CurveP256, CurveP384 or CurveP521)");
+          }
+          tls.curve_preferences.emplace_back(group);
+        }
+      } else if (name == "cert" || name == "key" || name == "client_ca" ||
+                 name == "client_allowed_sans") {
+        Fail(key.Mark(), full,
+             "not supported by this exporter (use cert_file, key_file and "
+             "client_ca_file)");
       } else {
         Fail(key.Mark(), full,
-             "unknown or unsupported key (want cert_file, key_file, "
-             "client_ca_file, client_auth_type or min_version)");
+             "unknown key (want cert_file, key_file, client_ca_file, "
+             "client_auth_type, min_version, max_version, cipher_suites, "
+             "prefer_server_cipher_suites or curve_preferences)");
       }
     }
     if (tls.cert_file.empty())
       Fail(node.Mark(), section + ".cert_file", "missing");
     if (tls.key_file.empty())
       Fail(node.Mark(), section + ".key_file", "missing");
+    if (static_cast<int>(tls.min_version) > static_cast<int>(tls.max_version)) {
+      Fail(version_node.Mark(), section + ".min_version",
+           std::string(TlsVersionName(tls.min_version)) +
+               " is above max_version " + TlsVersionName(tls.max_version));
+    }
     bool verifies =
         tls.client_auth_type == ClientAuthType::kVerifyClientCertIfGiven ||
         tls.client_auth_type == ClientAuthType::kRequireAndVerifyClientCert;
@@ -187,11 +258,11 @@ class WebParser {
            std::string("missing; ") + ClientAuthTypeName(tls.client_auth_type) +
                " verifies client certificates against it");
     }
-    if (!tls.client_ca_file.empty() && !verifies) {
+    if (!tls.client_ca_file.empty() &&
+        tls.client_auth_type == ClientAuthType::kNoClientCert) {
       Fail(ca_node.Mark(), section + ".client_auth_type",
-           "client_ca_file is set but client_auth_type does not verify "
-           "client certificates (want VerifyClientCertIfGiven or "
-           "RequireAndVerifyClientCert)");
+           "client_ca_file is set but client_auth_type is NoClientCert "
+           "(want RequireAndVerifyClientCert to check client certificates)");
     }
     return tls;
   }
@@ -224,6 +295,66 @@ class WebParser {
 };
 
 }  // namespace
+
+namespace {
+
+struct CipherName {
+  const char* go;
+  const char* openssl;  // "" for TLS 1.3 suites
+};
+
+// Go's tls.CipherSuites() (the suites it does not call insecure), with the
+// OpenSSL name of each TLS 1.0-1.2 suite.
+constexpr CipherName kCiphers[] = {
+    {"TLS_RSA_WITH_AES_128_CBC_SHA", "AES128-SHA"},
+    {"TLS_RSA_WITH_AES_256_CBC_SHA", "AES256-SHA"},
+    {"TLS_RSA_WITH_AES_128_GCM_SHA256", "AES128-GCM-SHA256"},
+    {"TLS_RSA_WITH_AES_256_GCM_SHA384", "AES256-GCM-SHA384"},
+    {"TLS_AES_128_GCM_SHA256", ""},
+    {"TLS_AES_256_GCM_SHA384", ""},
+    {"TLS_CHACHA20_POLY1305_SHA256", ""},
+    {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "ECDHE-ECDSA-AES128-SHA"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "ECDHE-ECDSA-AES256-SHA"},
+    {"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "ECDHE-RSA-AES128-SHA"},
+    {"TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "ECDHE-RSA-AES256-SHA"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+     "ECDHE-ECDSA-AES128-GCM-SHA256"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+     "ECDHE-ECDSA-AES256-GCM-SHA384"},
+    {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"},
+    {"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA-AES256-GCM-SHA384"},
+    {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+     "ECDHE-RSA-CHACHA20-POLY1305"},
+    {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+     "ECDHE-ECDSA-CHACHA20-POLY1305"},
+};
+
+}  // namespace
+
+std::optional<std::string> OpenSslCipherName(std::string_view go_name) {
+  for (const CipherName& c : kCiphers) {
+    if (go_name == c.go) return std::string(c.openssl);
+  }
+  return std::nullopt;
+}
+
+bool IsStaticRsaCipher(std::string_view go_name) {
+  return go_name.rfind("TLS_RSA_", 0) == 0;
+}
+
+const char* TlsVersionName(TlsVersion version) {
+  switch (version) {
+    case TlsVersion::kTls10:
+      return "TLS10";
+    case TlsVersion::kTls11:
+      return "TLS11";
+    case TlsVersion::kTls12:
+      return "TLS12";
+    case TlsVersion::kTls13:
+      return "TLS13";
+  }
+  return "TLS12";
+}
 
 const char* ClientAuthTypeName(ClientAuthType type) {
   switch (type) {

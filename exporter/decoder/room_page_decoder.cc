@@ -69,119 +69,17 @@
 // then, so a pre-pass rewrites each lone surrogate escape to "\ufffd" (same
 // length) before parsing; such a character becomes U+FFFD.
 
+#include "exporter/decoder/internal/answer_envelope.h"
+
 namespace tle {
 namespace {
 
 namespace json = boost::json;
+using detail::DecodeError;
+using detail::ToInteger;
 
 constexpr std::int64_t kMaxExactInteger = std::int64_t{1} << 53;
 
-FetchError DecodeError(std::string message,
-                       std::string request_id = std::string()) {
-  FetchError error;
-  error.kind = ErrorKind::kDecode;
-  error.message = std::move(message);
-  error.request_id = std::move(request_id);
-  return error;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// The code unit of a "\uXXXX" escape starting at text[i] (the backslash), or
-// -1.
-long EscapedUnit(std::string_view text, std::size_t i) {
-  if (i + 6 > text.size() || text[i] != '\\' || text[i + 1] != 'u') return -1;
-  long unit = 0;
-  for (std::size_t j = i + 2; j < i + 6; ++j) {
-    const int h = HexValue(text[j]);
-    if (h < 0) return -1;
-    unit = unit * 16 + h;
-  }
-  return unit;
-}
-
-bool IsHighSurrogate(long unit) { return unit >= 0xd800 && unit <= 0xdbff; }
-bool IsLowSurrogate(long unit) { return unit >= 0xdc00 && unit <= 0xdfff; }
-
-// Returns a copy of `body` with every lone surrogate escape replaced by
-// "\ufffd", or nullopt when there is none (the common case: no copy). Escapes
-// are walked in order, so "\\u" is never taken for an escape; outside strings a
-// backslash is a syntax error either way.
-std::optional<std::string> RepairLoneSurrogates(std::string_view body) {
-  std::optional<std::string> repaired;
-  std::size_t i = body.find('\\');
-  while (i != std::string_view::npos && i + 1 < body.size()) {
-    const long unit = EscapedUnit(body, i);
-    std::size_t next = i + 2;
-    if (unit >= 0) {
-      next = i + 6;
-      bool lone = false;
-      if (IsHighSurrogate(unit)) {
-        const long low = EscapedUnit(body, i + 6);
-        if (IsLowSurrogate(low)) {
-          next = i + 12;
-        } else {
-          lone = true;
-        }
-      } else if (IsLowSurrogate(unit)) {
-        lone = true;
-      }
-      if (lone) {
-        if (!repaired) repaired.emplace(body);
-        repaired->replace(i, 6, "\\ufffd");
-      }
-    }
-    i = body.find('\\', next);
-  }
-  return repaired;
-}
-
-// An integer as the rules above allow it, without a range check beyond int64.
-std::optional<std::int64_t> ToInteger(const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::int64:
-      return v.get_int64();
-    case json::kind::uint64:
-      if (v.get_uint64() > static_cast<std::uint64_t>(
-                               std::numeric_limits<std::int64_t>::max())) {
-        return std::nullopt;
-      }
-      return static_cast<std::int64_t>(v.get_uint64());
-    case json::kind::double_: {
-      const double d = v.get_double();
-      // Beyond 2^53 a double is not an exact integer any more.
-      if (!std::isfinite(d) || std::trunc(d) != d ||
-          std::fabs(d) > 9007199254740992.0) {
-        return std::nullopt;
-      }
-      return static_cast<std::int64_t>(d);
-    }
-    case json::kind::string: {
-      const json::string& s = v.get_string();
-      std::size_t i = 0;
-      const bool negative = !s.empty() && s[0] == '-';
-      if (negative) i = 1;
-      if (i >= s.size() || s.size() - i > 18)
-        return std::nullopt;  // 18 digits always fit
-      std::int64_t n = 0;
-      for (; i < s.size(); ++i) {
-        if (s[i] < '0' || s[i] > '9') return std::nullopt;
-        n = n * 10 + (s[i] - '0');
-      }
-      return negative ? -n : n;
-    }
-    default:
-      return std::nullopt;
-  }
-}
-
-// The decimal text of a JSON number that is an integer (any uint64 too), or
-// nullopt.
 std::optional<std::string> IntegerText(const json::value& v) {
   if (v.is_uint64()) return std::to_string(v.get_uint64());
   if (!v.is_number()) return std::nullopt;
@@ -276,89 +174,11 @@ std::optional<RejectReason> DecodeRoom(const json::value& value, Room& room) {
 
 // The RequestId of an answer that did not parse (truncated, malformed): the
 // first `"RequestId":"..."` in the text, if it is short plain text; else "".
-std::string SalvageRequestId(std::string_view body) {
-  constexpr std::string_view kKey = "\"RequestId\"";
-  constexpr std::size_t kMaxLength = kMaxRequestIdBytes;
-  std::size_t at = body.find(kKey);
-  if (at == std::string_view::npos) return std::string();
-  std::size_t i = at + kKey.size();
-  auto skip_space = [&] {
-    while (i < body.size() && (body[i] == ' ' || body[i] == '\t' ||
-                               body[i] == '\n' || body[i] == '\r')) {
-      ++i;
-    }
-  };
-  skip_space();
-  if (i >= body.size() || body[i] != ':') return std::string();
-  ++i;
-  skip_space();
-  if (i >= body.size() || body[i] != '"') return std::string();
-  const std::size_t start = ++i;
-  while (i < body.size() && i - start <= kMaxLength) {
-    const auto c = static_cast<unsigned char>(body[i]);
-    if (c == '"') return std::string(body.substr(start, i - start));
-    if (c < 0x20 || c >= 0x7f || c == '\\') return std::string();
-    ++i;
-  }
-  return std::string();
-}
-
-// A string field of the envelope, through UpstreamText; "" when missing or
-// not a string.
-std::string StringField(const json::object& obj, std::string_view key,
-                        std::size_t max_bytes) {
-  const json::value* v = obj.if_contains(key);
-  if (v == nullptr || !v->is_string()) return std::string();
-  return UpstreamText(
-      std::string_view(v->get_string().data(), v->get_string().size()),
-      max_bytes);
-}
-
-DecodeResult DecodeParsed(const json::value& root) {
+// The page inside an envelope that ParseEnvelope accepted.
+DecodeResult DecodePage(detail::Envelope& envelope) {
   DecodeResult result;
-  const json::object* top = root.if_object();
-  if (top == nullptr) {
-    result.error = DecodeError("answer is not a JSON object");
-    return result;
-  }
-  std::string request_id = StringField(*top, "RequestId", kMaxRequestIdBytes);
-
-  std::int64_t code = 0;
-  if (const json::value* ec = top->if_contains("ErrorCode"); ec != nullptr) {
-    const std::optional<std::int64_t> n = ToInteger(*ec);
-    if (!n) {
-      result.error =
-          DecodeError("ErrorCode is not an integer", std::move(request_id));
-      return result;
-    }
-    code = *n;
-  }
-  const json::value* status = top->if_contains("ActionStatus");
-  const bool status_ok =
-      status != nullptr && status->is_string() && status->get_string() == "OK";
-  if (code != 0) {
-    result.error.kind = ErrorKind::kApi;
-    result.error.code = code;
-    result.error.message = StringField(*top, "ErrorInfo", kMaxErrorInfoBytes);
-    result.error.request_id = std::move(request_id);
-    return result;
-  }
-  if (!status_ok) {
-    std::string info = StringField(*top, "ErrorInfo", kMaxErrorInfoBytes);
-    result.error = DecodeError("ActionStatus is not OK but ErrorCode is 0" +
-                                   (info.empty() ? "" : ": " + info),
-                               std::move(request_id));
-    return result;
-  }
-
-  const json::value* response_value = top->if_contains("Response");
-  const json::object* response =
-      response_value == nullptr ? nullptr : response_value->if_object();
-  if (response == nullptr) {
-    result.error = DecodeError("OK answer without a Response object",
-                               std::move(request_id));
-    return result;
-  }
+  std::string& request_id = envelope.request_id;
+  const json::object* response = envelope.response;
   const json::value* list = response->if_contains("RoomList");
   if (list != nullptr && list->is_null()) list = nullptr;
   const json::value* next = response->if_contains("Next");
@@ -469,38 +289,18 @@ std::string UpstreamText(std::string_view text, std::size_t max_bytes) {
 }
 
 DecodeResult DecodeRoomPage(std::string_view body) {
-  if (body.size() > kMaxAnswerBytes) {
+  detail::Envelope envelope = detail::ParseEnvelope(body);
+  if (!envelope.error.ok()) {
     DecodeResult result;
-    result.error = DecodeError("answer larger than 8 MiB");
+    result.error = std::move(envelope.error);
     return result;
   }
   try {
-    const std::optional<std::string> repaired = RepairLoneSurrogates(body);
-    const std::string_view text = repaired ? std::string_view(*repaired) : body;
-
-    json::parse_options options;
-    options.allow_invalid_utf8 = true;
-    options.max_depth = 32;
-    json::monotonic_resource resource;
-    json::error_code ec;
-    const json::value root =
-        json::parse(json::string_view(text.data(), text.size()), ec,
-                    json::storage_ptr(&resource), options);
-    if (ec) {
-      DecodeResult result;
-      result.error = DecodeError("answer is not valid JSON: " + ec.message(),
-                                 SalvageRequestId(text));
-      return result;
-    }
-    return DecodeParsed(root);
+    return DecodePage(envelope);
   } catch (const std::exception& e) {
     DecodeResult result;
     result.error =
-        DecodeError(std::string("cannot decode answer: ") + e.what());
-    return result;
-  } catch (...) {
-    DecodeResult result;
-    result.error = DecodeError("cannot decode answer");
+        detail::DecodeError(std::string("cannot decode answer: ") + e.what());
     return result;
   }
 }

@@ -6,13 +6,6 @@
 
 namespace tle {
 
-std::string StaticBody::Text() const {
-  std::string out;
-  out.reserve(text_size);
-  for (std::string_view piece : pieces) out.append(piece);
-  return out;
-}
-
 std::size_t ScrapeBody::size() const {
   std::size_t total = head.size() + tail.size();
   for (std::string_view piece : middle) total += piece.size();
@@ -65,10 +58,30 @@ void ExpositionCache::Update(std::shared_ptr<const RenderedSnapshot> rendered,
   Rebuild(now);  // on the walker's thread, so scrapes never pay for it
 }
 
+void ExpositionCache::UpdateTopRooms(
+    std::shared_ptr<const RenderedTopRooms> rendered) {
+  {
+    std::lock_guard<std::mutex> lock(entries_mutex_);
+    top_rooms_[rendered->sdkappid] = std::move(rendered);
+    ++generation_;
+  }
+  Rebuild(0);  // on the round's thread
+}
+
+void ExpositionCache::RemoveTopRooms(std::int64_t sdkappid) {
+  {
+    std::lock_guard<std::mutex> lock(entries_mutex_);
+    top_rooms_.erase(sdkappid);
+    ++generation_;
+  }
+  Rebuild(0);
+}
+
 void ExpositionCache::Remove(std::int64_t sdkappid) {
   {
     std::lock_guard<std::mutex> lock(entries_mutex_);
     entries_.erase(sdkappid);
+    top_rooms_.erase(sdkappid);
     ++generation_;
   }
   Rebuild(0);
@@ -77,6 +90,7 @@ void ExpositionCache::Remove(std::int64_t sdkappid) {
 void ExpositionCache::Rebuild(double now) {
   std::lock_guard<std::mutex> build(build_mutex_);
   std::vector<std::shared_ptr<const RenderedSnapshot>> keep;
+  std::vector<std::shared_ptr<const RenderedTopRooms>> keep_top_rooms;
   std::uint64_t generation = 0;
   double expires = std::numeric_limits<double>::infinity();
   {
@@ -87,6 +101,8 @@ void ExpositionCache::Rebuild(double now) {
       keep.push_back(entry.rendered);
       expires = std::min(expires, entry.stale_at);
     }
+    for (const auto& [id, rendered] : top_rooms_)
+      keep_top_rooms.push_back(rendered);
   }
   {
     std::lock_guard<std::mutex> lock(body_mutex_);
@@ -96,9 +112,15 @@ void ExpositionCache::Rebuild(double now) {
   std::vector<const RenderedSnapshot*> parts;
   parts.reserve(keep.size());
   for (const auto& r : keep) parts.push_back(r.get());
+  std::vector<const RenderedTopRooms*> top_rooms;
+  top_rooms.reserve(keep_top_rooms.size());
+  for (const auto& r : keep_top_rooms) top_rooms.push_back(r.get());
   auto body = std::make_shared<StaticBody>();
   body->parts = std::move(keep);
+  body->top_rooms_parts = std::move(keep_top_rooms);
   body->pieces = AssembleSnapshots(parts);
+  for (std::string_view piece : AssembleTopRooms(top_rooms))
+    body->pieces.push_back(piece);
   for (std::string_view piece : body->pieces) body->text_size += piece.size();
   body->deflated = Deflate(body->pieces, false);
   std::shared_ptr<const StaticBody> old;

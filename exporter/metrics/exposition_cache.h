@@ -1,6 +1,8 @@
-// ExpositionCache: the bytes /metrics serves, prepared once per walk.
+// ExpositionCache: the bytes /metrics serves, prepared once per walk (and once
+// per top-rooms round).
 //
-// Each walker hands its rendered snapshot to Update() when a walk completes;
+// Each walker hands its rendered snapshot to Update() when a walk completes,
+// each top-rooms runner its rendered round to UpdateTopRooms();
 // the cache then assembles every app's text once, deflates it once, and keeps
 // both as one immutable StaticBody that any number of scrapes share without
 // copying. A scrape adds only the small per-scrape health text
@@ -22,6 +24,7 @@
 
 #include "exporter/metrics/gzip.h"
 #include "exporter/metrics/snapshot_exposition.h"
+#include "exporter/metrics/top_rooms_exposition.h"
 
 namespace tle {
 
@@ -29,12 +32,11 @@ struct StaticBody {
   // The assembled snapshot families, as pieces that point into `parts` (no copy
   // of the rendered text is made) and into static header strings.
   std::vector<std::shared_ptr<const RenderedSnapshot>> parts;
+  std::vector<std::shared_ptr<const RenderedTopRooms>> top_rooms_parts;
   std::vector<std::string_view> pieces;
   std::size_t text_size = 0;
   DeflatedPart
       deflated;  // the same text as raw deflate blocks ending in a full flush
-
-  std::string Text() const;  // the pieces joined (tests)
 };
 
 // One response: head + shared static bytes + tail.
@@ -65,16 +67,20 @@ class ExpositionCache {
   // until stale_seconds after its walk completed.
   void Update(std::shared_ptr<const RenderedSnapshot> rendered,
               double stale_seconds);
-  void Remove(std::int64_t sdkappid);  // the app left the config
+  // A new rendered top-rooms round for one app (replacing its previous one),
+  // served until replaced or removed: the runner drops stale rooms itself.
+  void UpdateTopRooms(std::shared_ptr<const RenderedTopRooms> rendered);
+  void RemoveTopRooms(std::int64_t sdkappid);  // its top rooms were turned off
+  void Remove(std::int64_t sdkappid);  // the app left the config (both parts)
 
   // The body for a scrape at `now` (Unix seconds), with the per-scrape `health`
   // text appended.
   ScrapeBody Build(double now, const std::string& health, bool gzip);
 
-  // The current static body (for tests and benchmarks).
+ private:
+  // The current static body, rebuilt first when it has expired at `now`.
   std::shared_ptr<const StaticBody> Current(double now);
 
- private:
   struct Entry {
     std::shared_ptr<const RenderedSnapshot> rendered;
     double stale_at = 0;
@@ -84,6 +90,7 @@ class ExpositionCache {
   std::mutex build_mutex_;  // serialises rebuilds
   std::mutex entries_mutex_;
   std::map<std::int64_t, Entry> entries_;
+  std::map<std::int64_t, std::shared_ptr<const RenderedTopRooms>> top_rooms_;
   std::uint64_t generation_ = 0;  // bumped on every Update/Remove
 
   std::mutex body_mutex_;

@@ -21,8 +21,6 @@ using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 
-constexpr const char* kApi = "get_room_list";
-
 MetricFamily Family(const char* name, const char* help, MetricType type) {
   MetricFamily family;
   family.name = name;
@@ -127,13 +125,22 @@ std::string RenderHealth(const std::vector<AppHealth>& apps,
   auto failures = Family("tencent_live_walk_failures_total",
                          "Background walks that did not complete, by reason.",
                          MetricType::Counter);
+  // The api label: get_room_list (the walk), get_member_list and
+  // get_room_stats (the top-rooms rounds).
   auto requests =
       Family("tencent_live_api_requests_total",
-             "Requests sent to the upstream API.", MetricType::Counter);
+             "Requests sent to the upstream API, by the background walk "
+             "(get_room_list) and the top-rooms rounds (get_member_list, "
+             "get_room_stats).",
+             MetricType::Counter);
   auto errors = Family("tencent_live_api_errors_total",
                        "Failed upstream requests by ErrorCode, http_<status>, "
                        "network, timeout, tls "
                        "or decode.",
+                       MetricType::Counter);
+  auto failed = Family("tencent_live_api_failed_requests_total",
+                       "Failed upstream requests of any code (0 from the "
+                       "start, for error ratios).",
                        MetricType::Counter);
   auto retries = Family("tencent_live_api_retries_total",
                         "Upstream requests retried.", MetricType::Counter);
@@ -164,31 +171,36 @@ std::string RenderHealth(const std::vector<AppHealth>& apps,
            MakeLabel("reason", WalkFailureLabel(static_cast<WalkFailure>(r)))},
           static_cast<double>(s.failures[static_cast<std::size_t>(r)]));
     }
-    AddValue(&requests, {MakeLabel("sdkappid", id), MakeLabel("api", kApi)},
-             static_cast<double>(s.requests));
-    for (const auto& [code, count] : s.errors_by_code) {
-      AddValue(&errors,
-               {MakeLabel("sdkappid", id), MakeLabel("api", kApi),
-                MakeLabel("code", code)},
-               static_cast<double>(count));
+    for (const ApiStatsView& a : s.apis) {
+      if (!a.used) continue;
+      AddValue(&requests, {MakeLabel("sdkappid", id), MakeLabel("api", a.api)},
+               static_cast<double>(a.requests));
+      for (const auto& [code, count] : a.errors_by_code) {
+        AddValue(&errors,
+                 {MakeLabel("sdkappid", id), MakeLabel("api", a.api),
+                  MakeLabel("code", code)},
+                 static_cast<double>(count));
+      }
+      AddValue(&failed, {MakeLabel("sdkappid", id), MakeLabel("api", a.api)},
+               static_cast<double>(a.failed));
+      AddValue(&retries, {MakeLabel("sdkappid", id), MakeLabel("api", a.api)},
+               static_cast<double>(a.retries));
+      ClientMetric histogram;
+      histogram.label = {MakeLabel("sdkappid", id), MakeLabel("api", a.api)};
+      histogram.histogram.sample_count = a.duration_count;
+      histogram.histogram.sample_sum = a.duration_sum;
+      std::uint64_t cumulative = 0;
+      for (std::size_t b = 0; b <= bounds.size(); ++b) {
+        cumulative += a.duration_buckets[b];
+        ClientMetric::Bucket bucket;
+        bucket.cumulative_count = cumulative;
+        bucket.upper_bound = b < bounds.size()
+                                 ? bounds[b]
+                                 : std::numeric_limits<double>::infinity();
+        histogram.histogram.bucket.push_back(bucket);
+      }
+      latency.metric.push_back(std::move(histogram));
     }
-    AddValue(&retries, {MakeLabel("sdkappid", id), MakeLabel("api", kApi)},
-             static_cast<double>(s.retries));
-    ClientMetric histogram;
-    histogram.label = {MakeLabel("sdkappid", id), MakeLabel("api", kApi)};
-    histogram.histogram.sample_count = s.duration_count;
-    histogram.histogram.sample_sum = s.duration_sum;
-    std::uint64_t cumulative = 0;
-    for (std::size_t b = 0; b <= bounds.size(); ++b) {
-      cumulative += s.duration_buckets[b];
-      ClientMetric::Bucket bucket;
-      bucket.cumulative_count = cumulative;
-      bucket.upper_bound = b < bounds.size()
-                               ? bounds[b]
-                               : std::numeric_limits<double>::infinity();
-      histogram.histogram.bucket.push_back(bucket);
-    }
-    latency.metric.push_back(std::move(histogram));
     for (int r = 0; r < kRejectReasonCount; ++r) {
       AddValue(&rejected,
                {MakeLabel("sdkappid", id),
@@ -197,8 +209,9 @@ std::string RenderHealth(const std::vector<AppHealth>& apps,
                static_cast<double>(s.rejected[static_cast<std::size_t>(r)]));
     }
   }
-  families = {up,       duration, pages,  interval, last_success, walks,
-              failures, requests, errors, retries,  latency,      rejected};
+  families = {up,      duration, pages,    interval, last_success,
+              walks,   failures, requests, errors,   failed,
+              retries, latency,  rejected};
   families.erase(
       std::remove_if(families.begin(), families.end(),
                      [](const MetricFamily& f) { return f.metric.empty(); }),

@@ -7,6 +7,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "exporter/common/text.h"
 #include "exporter/metrics/internal/family_text.h"
 
 namespace tle {
@@ -162,49 +163,6 @@ void Flush(SnapshotFamily family, std::vector<ClientMetric>* batch,
 }
 
 }  // namespace
-
-std::string ValidUtf8(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  std::size_t n = text.size();
-  std::size_t i = 0;
-  while (i < n) {
-    unsigned char c = s[i];
-    std::size_t len = 0;
-    unsigned int min = 0;
-    unsigned int cp = 0;
-    if (c < 0x80) {
-      out.push_back(static_cast<char>(c));
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      len = 2, cp = c & 0x1Fu, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3, cp = c & 0x0Fu, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4, cp = c & 0x07u, min = 0x10000;
-    }
-    bool ok = len > 0 && i + len <= n;
-    for (std::size_t k = 1; ok && k < len; ++k) {
-      if ((s[i + k] & 0xC0) != 0x80) {
-        ok = false;
-      } else {
-        cp = (cp << 6) | (s[i + k] & 0x3Fu);
-      }
-    }
-    ok = ok && cp >= min && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
-    if (ok) {
-      out.append(text.substr(i, len));
-      i += len;
-    } else {
-      out.append(
-          "\xEF\xBF\xBD");  // U+FFFD, then resynchronise on the next byte
-      ++i;
-    }
-  }
-  return out;
-}
 
 RenderOptions RenderOptionsFor(const AppConfig& app) {
   RenderOptions options;

@@ -19,6 +19,9 @@
 #include <utility>
 #include <vector>
 
+// ValidUtf8 moved to common/text.h; included here for the callers that still
+// reach it through this header (top_rooms_exposition.cc).
+#include "exporter/common/text.h"
 #include "exporter/config/config.h"
 #include "exporter/snapshot/lifecycle.h"
 #include "exporter/snapshot/snapshot.h"
@@ -76,9 +79,5 @@ RenderedSnapshot RenderSnapshot(const Snapshot& snapshot, int max_room_series);
 // live).
 std::vector<std::string_view> AssembleSnapshots(
     const std::vector<const RenderedSnapshot*>& apps);
-
-// Replaces every invalid UTF-8 sequence with U+FFFD, so any label value is
-// valid UTF-8.
-std::string ValidUtf8(std::string_view text);
 
 }  // namespace tle

@@ -10,8 +10,22 @@ const std::vector<double>& RequestDurationBuckets() {
   return kBuckets;
 }
 
-WalkStats::WalkStats() {
-  view_.duration_buckets.assign(RequestDurationBuckets().size() + 1, 0);
+std::array<ApiStatsView, kApis.size()> InitialApiStats() {
+  std::array<ApiStatsView, kApis.size()> apis;
+  for (const ApiInfo& info : kApis) {
+    ApiStatsView& api = apis[static_cast<std::size_t>(info.api)];
+    api.api = info.name;
+    api.used = info.api == Api::kGetRoomList;
+    api.duration_buckets.assign(RequestDurationBuckets().size() + 1, 0);
+  }
+  return apis;
+}
+
+WalkStats::WalkStats() = default;
+
+void WalkStats::UseApi(Api api) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  view_.apis[static_cast<std::size_t>(api)].used = true;
 }
 
 void WalkStats::WalkStarted() {
@@ -44,25 +58,29 @@ void WalkStats::WalkAborted(const std::string& why) {
   view_.last_error = why;
 }
 
-void WalkStats::RequestDone(double seconds) {
+void WalkStats::RequestDone(double seconds, Api api) {
   const auto& bounds = RequestDurationBuckets();
   std::size_t bucket = static_cast<std::size_t>(
       std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin());
   std::lock_guard<std::mutex> lock(mutex_);
-  ++view_.requests;
-  ++view_.duration_buckets[bucket];
-  view_.duration_sum += seconds;
-  ++view_.duration_count;
+  ApiStatsView& s = view_.apis[static_cast<std::size_t>(api)];
+  s.used = true;
+  ++s.requests;
+  ++s.duration_buckets[bucket];
+  s.duration_sum += seconds;
+  ++s.duration_count;
 }
 
-void WalkStats::ApiError(const std::string& code_label) {
+void WalkStats::ApiError(const std::string& code_label, Api api) {
   std::lock_guard<std::mutex> lock(mutex_);
-  ++view_.errors_by_code[code_label];
+  ApiStatsView& s = view_.apis[static_cast<std::size_t>(api)];
+  ++s.errors_by_code[code_label];
+  ++s.failed;
 }
 
-void WalkStats::Retry() {
+void WalkStats::Retry(Api api) {
   std::lock_guard<std::mutex> lock(mutex_);
-  ++view_.retries;
+  ++view_.apis[static_cast<std::size_t>(api)].retries;
 }
 
 void WalkStats::RoomsRejected(RejectReason reason, int count) {

@@ -1,9 +1,10 @@
-// WalkStats: the counters and gauges one app's walker keeps about its walks and
-// API calls.
+// WalkStats: the counters and gauges one app keeps about its walks and its API
+// calls, per API.
 //
-// The walker writes; the metrics stage reads a consistent copy (WalkStatsView)
-// per scrape. All methods may be called from any thread (one mutex; every call
-// is short).
+// The walker writes the walk's and get_room_list's; the top-rooms rounds write
+// get_member_list's and get_room_stats' (from their own thread); the metrics
+// stage reads a consistent copy (WalkStatsView) per scrape. All methods may be
+// called from any thread (one mutex; every call is short).
 #pragma once
 
 #include <array>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "exporter/client/upstream_client.h"
 #include "exporter/common/thread_annotations.h"
 #include "exporter/snapshot/room.h"
 
@@ -62,6 +64,24 @@ inline constexpr const char* WalkFailureLabel(WalkFailure reason) {
 // Upper bounds of the request latency histogram, in seconds.
 const std::vector<double>& RequestDurationBuckets();
 
+// The tencent_live_api_* counters of one API.
+struct ApiStatsView {
+  const char* api = "";  // the `api` label: kApis' name
+  bool used = false;  // the app calls this API: its series exist, at 0 at first
+  std::uint64_t requests = 0;
+  std::map<std::string, std::uint64_t> errors_by_code;
+  std::uint64_t failed = 0;  // failed requests of any code
+  std::uint64_t retries = 0;
+  std::vector<std::uint64_t>
+      duration_buckets;  // per bucket (not cumulative), last is +Inf
+  double duration_sum = 0;
+  std::uint64_t duration_count = 0;
+};
+
+// Every API with its name and empty buckets; get_room_list used (every app
+// walks).
+std::array<ApiStatsView, kApis.size()> InitialApiStats();
+
 struct WalkStatsView {
   bool up = false;
   double last_walk_seconds = 0;
@@ -69,16 +89,16 @@ struct WalkStatsView {
   double last_success_timestamp = 0;  // 0 until a walk completes
   std::uint64_t walks = 0;
   std::array<std::uint64_t, kWalkFailureCount> failures{};
-  std::uint64_t requests = 0;
-  std::map<std::string, std::uint64_t> errors_by_code;
-  std::uint64_t retries = 0;
   std::array<std::uint64_t, kRejectReasonCount> rejected{};
-  std::vector<std::uint64_t>
-      duration_buckets;  // per bucket (not cumulative), last is +Inf
-  double duration_sum = 0;
-  std::uint64_t duration_count = 0;
   std::string
       last_error;  // short text of the last failure, for the landing page
+  std::array<ApiStatsView, kApis.size()> apis =
+      InitialApiStats();  // indexed by Api
+
+  const ApiStatsView& api(Api which) const {
+    return apis[static_cast<std::size_t>(which)];
+  }
+  ApiStatsView& api(Api which) { return apis[static_cast<std::size_t>(which)]; }
 };
 
 class WalkStats {
@@ -95,9 +115,14 @@ class WalkStats {
   // memory, or a bug): `up` goes to 0 and last_error says why. It is not one
   // of the reasons of walk_failures_total, so none of them is counted.
   void WalkAborted(const std::string& why);
-  void RequestDone(double seconds);
-  void ApiError(const std::string& code_label);
-  void Retry();
+  // The app calls `api` (get_room_list always): its counters are exported
+  // from now on, at 0 until something happens.
+  void UseApi(Api api);
+  // A request to `api` ended (answered or given up) after `seconds`.
+  void RequestDone(double seconds, Api api = Api::kGetRoomList);
+  // It failed (counted once per failed request, retried or not).
+  void ApiError(const std::string& code_label, Api api = Api::kGetRoomList);
+  void Retry(Api api = Api::kGetRoomList);
   void RoomsRejected(RejectReason reason, int count);
 
   WalkStatsView View() const;

@@ -5,7 +5,7 @@
 #include <ctime>
 
 #include "exporter/common/log.h"
-#include "exporter/metrics/snapshot_exposition.h"
+#include "exporter/common/text.h"
 
 namespace tle {
 namespace {

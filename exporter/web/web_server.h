@@ -1,25 +1,37 @@
-// WebServer: the exporter's HTTP endpoints, served with cpp-httplib.
+// WebServer: the exporter's HTTP endpoints, served asynchronously with
+// Boost.Beast.
 //
 //   /                 landing page (HTML)
 //   <telemetry path>  the exposition, gzip when the scraper accepts it
 //   /-/healthy        200 while the process serves
 //   /-/ready          200 once every app has a snapshot, else 503
-//   /-/reload         POST: re-read the config (200, or 500 with the reason;
-//   the old one stays)
-// Anything else is a 404. More than max_requests requests at once (counted from
-// the parsed request until the last byte of its answer is written) get 503 at
-// once.
+//   /-/reload         POST (with or without a body): re-read the config (200,
+//                     or 500 with the reason; the old one stays)
+// Paths match literally (the query string is ignored); anything else is a 404,
+// another method on a known path a 405 naming the allowed ones. There are no
+// Range requests: every answer is the whole body with 200.
+//
+// A few I/O threads serve every connection; a connection is a state machine
+// with a deadline per phase (TLS handshake, the whole request, the answer) and
+// the request limits of exporter/web/internal/http_message.h, enforced while
+// parsing. More than max_requests requests at once (counted from the parsed,
+// authorised request until the last byte of its answer is written) get 503 at
+// once. At max_connections open connections, a new one displaces the one that
+// has waited longest for its request, or is closed at once when every
+// connection is busy with a request. Backend calls run on a small pool of
+// their own threads, Reload() on one more, so a slow scrape or reload never
+// stalls the I/O threads.
 //
 // With a web config file (exporter-toolkit format, see
-// exporter/config/web_config.h) it serves HTTPS (TLS 1.2 minimum, optional
-// client certificates) and/or demands HTTP basic auth against bcrypt hashes;
-// verified credentials are cached (as a keyed SHA-256, never the plaintext) so
-// bcrypt does not run on every scrape. ReloadWebConfig() swaps a new file in
-// for new connections and requests.
+// exporter/config/web_config.h) it serves HTTPS and/or demands HTTP basic auth
+// against bcrypt hashes; bcrypt runs on two threads of its own with a bounded
+// queue (full: 503 at once), and verified credentials are cached (as a keyed
+// SHA-256, never the plaintext). ReloadWebConfig() swaps a new file in for new
+// connections and requests; TLS sessions from before a reload do not resume.
 //
-// The server owns its listening socket and worker threads; the WebBackend must
+// The server owns its listening socket and threads; the WebBackend must
 // outlive it. Start/Stop from one thread; ReloadWebConfig from any thread; the
-// backend is called from the worker threads.
+// backend is called from the server's backend threads.
 #pragma once
 
 #include <memory>
@@ -41,7 +53,8 @@ class WebBackend {
 struct WebOptions {
   std::string listen_address = ":9877";
   std::string telemetry_path = "/metrics";
-  int max_requests = 40;
+  int max_requests = 40;        // 0: no limit
+  int max_connections = 512;    // 0: no limit
   std::string web_config_file;  // exporter-toolkit web config (TLS, basic
                                 // auth); empty = none
 };
@@ -58,14 +71,15 @@ bool AcceptsGzip(const std::string& accept_encoding);
 class WebServer {
  public:
   WebServer(WebOptions options, WebBackend& backend);
-  ~WebServer();  // stops
+  ~WebServer();  // stops. NOLINT(bugprone-exception-escape): see the .cc
   WebServer(const WebServer&) = delete;
   WebServer& operator=(const WebServer&) = delete;
   WebServer(WebServer&&) = delete;
   WebServer& operator=(WebServer&&) = delete;
 
-  // Binds and starts serving on a thread of its own; throws std::runtime_error
-  // when it cannot bind or the web config is bad. Returns the bound port.
+  // Binds (exclusively: a port in use fails with "address already in use")
+  // and starts serving on threads of its own; throws std::runtime_error when it
+  // cannot bind or the web config is bad. Returns the bound port.
   int Start();
   void Stop();  // stops accepting, finishes requests in flight; idempotent
   int port() const;

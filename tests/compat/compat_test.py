@@ -9,15 +9,14 @@ what the server served and recorded. Then restarts the exporter with a wrong sec
 answers 70003 and the exporter must show it as such.
 """
 import os
-import re
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from independent_api import IndependentApi  # noqa: E402
+import tle_testlib as testlib  # noqa: E402
 
 SDKAPPID = 1400123457
 IDENTIFIER = "administrator"
@@ -25,52 +24,21 @@ SECRET = "compat-secret-1f3a9c0e7b2d4e6f8a1c3e5b7d9f0a2c"
 ROOMS = 57
 KEY_ENV = "TLE_COMPAT_SECRET_KEY"
 
-_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)(?: \d+)?$')
-_LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*,?')
+values = testlib.values
 
 
 def fail(msg):
     raise AssertionError(msg)
 
 
-def unescape(value):
-    return re.sub(r'\\(.)', lambda m: {"n": "\n"}.get(m.group(1), m.group(1)), value)
-
-
-def parse_metrics(text):
-    """[(name, {label: value}, float)] from the Prometheus text format."""
-    samples = []
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = _SAMPLE.match(line)
-        if not m:
-            fail("unparsable exposition line: %r" % line)
-        labels, rest = {}, m.group(2) or ""
-        pos = 0
-        while pos < len(rest):
-            lm = _LABEL.match(rest, pos)
-            if not lm:
-                fail("unparsable labels: %r" % line)
-            labels[lm.group(1)] = unescape(lm.group(2))
-            pos = lm.end()
-        samples.append((m.group(1), labels, float(m.group(3))))
-    return samples
-
-
-def values(samples, name, **want):
-    return [(lab, v) for n, lab, v in samples
-            if n == name and all(lab.get(k) == w for k, w in want.items())]
-
-
 def one(samples, name, **want):
-    found = values(samples, name, **want)
-    if len(found) != 1:
-        fail("expected one %s%r, found %r" % (name, want, found))
-    return found[0][1]
+    try:
+        return testlib.one(samples, name, **want)
+    except ValueError as e:
+        fail(str(e))
 
 
-class Exporter:
+class Exporter(testlib.Exporter):
     """The exporter as a child process on 127.0.0.1:0; its log goes to a temp file."""
 
     def __init__(self, binary, workdir, endpoint, secret, tag):
@@ -79,57 +47,25 @@ class Exporter:
             f.write("defaults:\n  interval: 2s\n  page_size: 20\n  request_timeout: 5s\n"
                     "apps:\n  - sdkappid: %d\n    endpoint: %s\n    identifier: %s\n"
                     "    secret_key_env: %s\n" % (SDKAPPID, endpoint, IDENTIFIER, KEY_ENV))
-        self.log_path = os.path.join(workdir, "exporter-%s.log" % tag)
-        self.log = open(self.log_path, "w")
         env = dict(os.environ)
         env[KEY_ENV] = secret
-        self.proc = subprocess.Popen(
-            [binary, "--config.file=" + self.config, "--web.listen-address=127.0.0.1:0",
-             "--log.level=debug"], stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        self.base = None
-
-    def wait_listening(self):
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and self.base is None:
-            if self.proc.poll() is not None:
-                fail("exporter exited with %s:\n%s" % (self.proc.returncode, self.log_text()))
-            m = re.search(r'address"?[=:]"?127\.0\.0\.1:(\d+)', self.log_text())
-            if m:
-                self.base = "http://127.0.0.1:%s" % m.group(1)
-            time.sleep(0.05)
-        if self.base is None:
-            fail("exporter never logged its address:\n" + self.log_text())
-
-    def log_text(self):
-        with open(self.log_path, errors="replace") as f:
-            return f.read()
+        super().__init__(binary, ["--config.file=" + self.config, "--log.level=debug"],
+                         os.path.join(workdir, "exporter-%s.log" % tag), env=env)
 
     def metrics(self):
-        with urllib.request.urlopen(self.base + "/metrics", timeout=5) as r:
-            return parse_metrics(r.read().decode("utf-8"))
+        return self.scrape()
 
     def wait_for(self, what, predicate, timeout=30):
-        deadline = time.monotonic() + timeout
-        samples = []
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                fail("exporter exited with %s:\n%s" % (self.proc.returncode, self.log_text()))
-            samples = self.metrics()
-            if predicate(samples):
-                return samples
-            time.sleep(0.2)
-        fail("timed out waiting for %s; last metrics:\n%s\nlog:\n%s"
-             % (what, "\n".join(map(str, samples)), self.log_text()[-4000:]))
+        last = []
 
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+        def poll():
+            last[:] = self.metrics()
+            return last if predicate(last) else None
+        try:
+            return testlib.wait_until(what, poll, timeout, alive=self.check_alive)
+        except (TimeoutError, RuntimeError) as e:
+            fail("%s; last metrics:\n%s\nlog:\n%s"
+                 % (e, "\n".join(map(str, last)), self.log_text()[-4000:]))
 
 
 def up_is(samples, value):

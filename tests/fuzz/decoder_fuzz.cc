@@ -7,19 +7,15 @@
 // Built only with TLE_FUZZ=ON (see tests/fuzz.cmake).
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 
-#include "exporter/client/usersig.h"
 #include "exporter/decoder/room_page_decoder.h"
-#include "simulator/usersig_check.h"
+#include "tests/fuzz/fuzz_checks.h"
 
 namespace {
 
-void Require(bool condition) {
-  if (!condition) std::abort();
-}
+using tle::fuzz::Require;
 
 // UpstreamText's output is within its cap and already clean: a second pass
 // changes nothing.
@@ -71,15 +67,8 @@ void CheckUserSig(std::string_view text) {
             tle::UserSigCheck::kMalformed);
     return;
   }
-  Require(fields->version == "2.0");
   // Whatever decoded must survive a re-mint unchanged.
-  const std::string again = tle::MintUserSig(
-      "k", fields->identifier, fields->sdkappid, fields->time, fields->expire);
-  const auto round = tle::DecodeUserSig(again);
-  Require(round.has_value());
-  Require(round->identifier == fields->identifier &&
-          round->sdkappid == fields->sdkappid && round->time == fields->time &&
-          round->expire == fields->expire);
+  const std::string again = tle::fuzz::RequireRemintRoundTrip(*fields);
   // Checked at the minting time: valid, unless the validity itself is negative.
   const tle::UserSigCheck expected = fields->expire < 0
                                          ? tle::UserSigCheck::kExpired

@@ -11,18 +11,14 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
-#include "exporter/client/usersig.h"
-#include "simulator/usersig_check.h"
+#include "tests/fuzz/fuzz_checks.h"
 
 namespace {
 
-void Require(bool condition) {
-  if (!condition) std::abort();
-}
+using tle::fuzz::Require;
 
 std::string Encode(const std::uint8_t* data, std::size_t size) {
   uLongf zsize = compressBound(static_cast<uLong>(size));
@@ -47,13 +43,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   if (size > 70000) return 0;
   const auto fields = tle::DecodeUserSig(Encode(data, size));
   if (!fields) return 0;
-  Require(fields->version == "2.0");
-  const std::string again = tle::MintUserSig(
-      "k", fields->identifier, fields->sdkappid, fields->time, fields->expire);
-  const auto round = tle::DecodeUserSig(again);
-  Require(round.has_value());
-  Require(round->identifier == fields->identifier &&
-          round->sdkappid == fields->sdkappid && round->time == fields->time &&
-          round->expire == fields->expire);
+  tle::fuzz::RequireRemintRoundTrip(*fields);
   return 0;
 }

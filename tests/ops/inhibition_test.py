@@ -24,7 +24,6 @@ import datetime
 import json
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -34,6 +33,7 @@ import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e_test  # noqa: E402  (same directory)
+import tle_testlib as testlib  # noqa: E402  (e2e_test put tests/support on the path)
 from e2e_test import Processes, TestFailure, Webhook, free_port, http_ok, log, wait_for  # noqa: E402
 
 AUTH_SYMPTOMS = {"TencentLiveWalksFailing", "TencentLiveSnapshotStale",
@@ -200,14 +200,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source-dir",
                         default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-    args = parser.parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    try:
-        run(args)
-    except TestFailure as e:
-        print(f"FAIL: {e}", flush=True)
-        return 1
-    return 0
+    return testlib.run_main(parser, run, TestFailure)
 
 
 if __name__ == "__main__":

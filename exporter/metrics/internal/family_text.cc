@@ -4,6 +4,7 @@
 
 #include <sstream>
 
+#include "exporter/common/text.h"
 #include "exporter/metrics/snapshot_exposition.h"
 
 namespace tle::detail {
