@@ -6,3 +6,6 @@ add_test(NAME hostile_upstream_integration
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/hostile_upstream_test.py
           $<TARGET_FILE:tencent_live_exporter> $<TARGET_FILE:tencent_live_simulator>)
 set_tests_properties(hostile_upstream_integration PROPERTIES LABELS integration TIMEOUT 300)
+if(TLE_SANITIZE)
+  set_tests_properties(hostile_upstream_integration PROPERTIES ENVIRONMENT TLE_SANITIZED=1)
+endif()
