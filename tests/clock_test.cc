@@ -1,5 +1,5 @@
-// Clock, CancelFlag and FakeClock: waits end at their deadline or at a raise,
-// never before, and a raise is never lost.
+// Clock, CancelFlag, Wakeup and FakeClock: waits end at their deadline or at
+// a raise or notification, never before, and neither is ever lost.
 #include "exporter/common/clock.h"
 
 #include <catch2/catch.hpp>
@@ -93,6 +93,112 @@ TEST_CASE("an advance-on-sleep fake clock jumps to each deadline") {
   CHECK_FALSE(clock.SleepUntil(start + seconds(9), &flag));
   CHECK(clock.NowSteady() - start == seconds(5));
   CHECK(clock.sleepers() == 0);
+}
+
+TEST_CASE("a notification before a real wait is not lost, and ends one wait") {
+  Clock& clock = RealClock();
+  Wakeup wakeup;
+  wakeup.Notify();
+  wakeup.Notify();  // two before a wait are one
+  const SteadyTime start = clock.NowSteady();
+  CHECK_FALSE(clock.WaitUntil(start + seconds(60), wakeup));
+  CHECK(clock.NowSteady() - start < seconds(30));
+  // Consumed: the next wait lasts until its deadline.
+  const SteadyTime deadline = clock.NowSteady() + milliseconds(20);
+  CHECK(clock.WaitUntil(deadline, wakeup));
+  CHECK(clock.NowSteady() >= deadline);
+}
+
+TEST_CASE("a notification ends a real wait without a deadline") {
+  Clock& clock = RealClock();
+  Wakeup wakeup;
+  const SteadyTime start = clock.NowSteady();
+  auto waiter = std::async(std::launch::async, [&] {
+    return clock.WaitUntil(SteadyTime::max(), wakeup);
+  });
+  wakeup.Notify();  // before or during the wait: either way it ends
+  CHECK_FALSE(waiter.get());
+  CHECK(clock.NowSteady() - start < seconds(30));
+}
+
+TEST_CASE("a fake wait on a Wakeup ends at its deadline or its notification") {
+  FakeClock clock;
+  const SteadyTime start = clock.NowSteady();
+  Wakeup wakeup;
+  auto waiter = std::async(std::launch::async, [&] {
+    return clock.WaitUntil(start + seconds(10), wakeup);
+  });
+  REQUIRE(clock.WaitForSleepers(1));
+  clock.Advance(seconds(9));
+  CHECK(clock.sleepers() == 1);
+  CHECK(waiter.wait_for(milliseconds(20)) != std::future_status::ready);
+  clock.Advance(seconds(1));
+  CHECK(clock.sleepers() == 0);
+  CHECK(waiter.get());  // the deadline
+
+  waiter = std::async(std::launch::async, [&] {
+    return clock.WaitUntil(start + seconds(20), wakeup);
+  });
+  REQUIRE(clock.WaitForSleepers(1));
+  wakeup.Notify();  // during the wait
+  CHECK_FALSE(waiter.get());
+  CHECK(clock.sleepers() == 0);
+  CHECK(clock.NowSteady() - start == seconds(10));
+
+  wakeup.Notify();  // before the wait: it returns without waiting
+  CHECK_FALSE(clock.WaitUntil(start + seconds(20), wakeup));
+  CHECK(clock.sleepers() == 0);
+  CHECK(clock.WaitUntil(start, wakeup));  // consumed; deadline reached
+}
+
+TEST_CASE("a fake clock counts and advances both kinds of wait") {
+  FakeClock clock;
+  const SteadyTime start = clock.NowSteady();
+  CancelFlag flag;
+  Wakeup wakeup;
+  Wakeup idle;
+  auto sleeper = std::async(std::launch::async, [&] {
+    return clock.SleepUntil(start + seconds(7), &flag);
+  });
+  auto waiter = std::async(std::launch::async, [&] {
+    return clock.WaitUntil(start + seconds(3), wakeup);
+  });
+  auto forever = std::async(std::launch::async, [&] {
+    return clock.WaitUntil(SteadyTime::max(), idle);
+  });
+  REQUIRE(clock.WaitForSleepers(3));
+  REQUIRE(clock.AdvanceToNextDeadline());
+  CHECK(waiter.get());
+  CHECK(clock.NowSteady() - start == seconds(3));
+  REQUIRE(clock.AdvanceToNextDeadline());
+  CHECK(sleeper.get());
+  CHECK(clock.NowSteady() - start == seconds(7));
+  // A wait without a deadline is no deadline to advance to.
+  CHECK(clock.sleepers() == 1);
+  CHECK_FALSE(clock.AdvanceToNextDeadline());
+  CHECK(clock.NowSteady() - start == seconds(7));
+  idle.Notify();
+  CHECK_FALSE(forever.get());
+  CHECK(clock.sleepers() == 0);
+}
+
+TEST_CASE("an advance-on-sleep fake clock jumps a Wakeup's wait too") {
+  FakeClock clock(FakeClock::Mode::kAdvanceOnSleep);
+  const SteadyTime start = clock.NowSteady();
+  Wakeup wakeup;
+  CHECK(clock.WaitUntil(start + seconds(4), wakeup));
+  CHECK(clock.NowSteady() - start == seconds(4));
+  wakeup.Notify();
+  CHECK_FALSE(clock.WaitUntil(start + seconds(9), wakeup));
+  CHECK(clock.NowSteady() - start == seconds(4));
+  // Without a deadline it waits for the notification, as a manual clock does.
+  auto waiter = std::async(std::launch::async, [&] {
+    return clock.WaitUntil(SteadyTime::max(), wakeup);
+  });
+  REQUIRE(clock.WaitForSleepers(1));
+  wakeup.Notify();
+  CHECK_FALSE(waiter.get());
+  CHECK(clock.NowSteady() - start == seconds(4));
 }
 
 }  // namespace

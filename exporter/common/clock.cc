@@ -5,18 +5,36 @@
 
 namespace tle {
 
-void CancelFlag::Raise() {
+namespace {
+
+// A real wait "forever" is cut into hours: condition variables convert far
+// deadlines with overflow-prone arithmetic.
+constexpr std::chrono::hours kLongestRealWait{1};
+
+}  // namespace
+
+namespace detail {
+
+void WaitSignal::Set() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    raised_ = true;
+    set_ = true;
   }
   changed_.notify_all();
 }
 
-bool CancelFlag::raised() const {
+bool WaitSignal::is_set() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return raised_;
+  return set_;
 }
+
+bool WaitSignal::EndsWaitLocked() const {
+  if (!set_) return false;
+  if (!latched_) set_ = false;
+  return true;
+}
+
+}  // namespace detail
 
 class SystemClock final : public Clock {
  public:
@@ -28,17 +46,26 @@ class SystemClock final : public Clock {
                std::chrono::system_clock::now().time_since_epoch())
         .count();
   }
-  bool SleepUntil(SteadyTime deadline, const CancelFlag* cancel) override {
-    if (cancel == nullptr) {
+
+ private:
+  bool Wait(SteadyTime deadline, const detail::WaitSignal* signal) override {
+    if (signal == nullptr) {
       std::this_thread::sleep_until(deadline);
       return true;
     }
-    std::unique_lock<std::mutex> lock(cancel->mutex_);
-    // The flag is read under its own mutex, and Raise() sets it under that
-    // mutex before notifying: a raise before or during the wait ends it.
-    return !cancel->changed_.wait_until(
-        lock, deadline,
-        [cancel]() TLE_REQUIRES(cancel->mutex_) { return cancel->raised_; });
+    // The signal is read under its own mutex, and Set() sets it under that
+    // mutex before notifying: a signal before or during the wait ends it.
+    std::unique_lock<std::mutex> lock(signal->mutex_);
+    while (true) {
+      const SteadyTime now = NowSteady();
+      if (signal->EndsWaitLocked()) return false;
+      if (now >= deadline) return true;
+      const SteadyTime until =
+          deadline - now > kLongestRealWait ? now + kLongestRealWait : deadline;
+      signal->changed_.wait_until(
+          lock, until,
+          [signal]() TLE_REQUIRES(signal->mutex_) { return signal->set_; });
+    }
   }
 };
 
@@ -64,8 +91,8 @@ double FakeClock::NowUnix() const {
 }
 
 void FakeClock::WakeLocked() {
-  // A sleeper waits on its flag's condition variable and reads the time (an
-  // atomic) under the flag's mutex; notifying with that mutex held means a
+  // A sleeper waits on its signal's condition variable and reads the time (an
+  // atomic) under the signal's mutex; notifying with that mutex held means a
   // sleeper between its check and its wait cannot miss the change, and one
   // that wakes cannot return (and destroy its Sleeper) before the notify is
   // done. A woken sleeper leaves sleepers_ here, so sleepers() and
@@ -80,17 +107,20 @@ void FakeClock::WakeLocked() {
     }
     it = sleepers_.erase(it);
     changed = true;
-    std::lock_guard<std::mutex> flag_lock(sleeper->flag->mutex_);
-    sleeper->flag->changed_.notify_all();
+    std::lock_guard<std::mutex> signal_lock(sleeper->signal->mutex_);
+    sleeper->signal->changed_.notify_all();
   }
   if (changed) sleepers_changed_.notify_all();
 }
 
-bool FakeClock::SleepUntil(SteadyTime deadline, const CancelFlag* cancel) {
-  CancelFlag never;  // stands in when the caller has no flag
-  const CancelFlag* flag = cancel != nullptr ? cancel : &never;
-  if (mode_ == Mode::kAdvanceOnSleep) {
-    if (flag->raised()) return false;
+bool FakeClock::Wait(SteadyTime deadline, const detail::WaitSignal* signal) {
+  const CancelFlag never;  // stands in when the caller has no signal
+  if (signal == nullptr) signal = &never;
+  if (mode_ == Mode::kAdvanceOnSleep && deadline != SteadyTime::max()) {
+    {
+      std::lock_guard<std::mutex> signal_lock(signal->mutex_);
+      if (signal->EndsWaitLocked()) return false;
+    }
     std::lock_guard<std::mutex> lock(mutex_);
     auto target = std::chrono::duration_cast<std::chrono::nanoseconds>(
                       deadline - steady_start_)
@@ -99,32 +129,34 @@ bool FakeClock::SleepUntil(SteadyTime deadline, const CancelFlag* cancel) {
     WakeLocked();
     return true;
   }
-  // A deadline already reached returns without registering, so sleepers()
+  // A wait that ends at once returns without registering, so sleepers()
   // counts only threads that really wait.
-  if (flag->raised()) return false;
-  if (NowSteady() >= deadline) return true;
-  Sleeper self{deadline, flag};
+  {
+    std::lock_guard<std::mutex> signal_lock(signal->mutex_);
+    if (signal->EndsWaitLocked()) return false;
+    if (NowSteady() >= deadline) return true;
+  }
+  Sleeper self{deadline, signal};
   {
     std::lock_guard<std::mutex> lock(mutex_);
     sleepers_.push_back(&self);
   }
   sleepers_changed_.notify_all();
-  bool reached = false;
+  bool signalled = false;
   {
-    std::unique_lock<std::mutex> flag_lock(flag->mutex_);
-    flag->changed_.wait(flag_lock, [&]() TLE_REQUIRES(flag->mutex_) {
-      reached = NowSteady() >= deadline;
-      return reached || flag->raised_;
+    std::unique_lock<std::mutex> signal_lock(signal->mutex_);
+    signal->changed_.wait(signal_lock, [&]() TLE_REQUIRES(signal->mutex_) {
+      return signal->set_ || NowSteady() >= deadline;
     });
-    reached = reached && !flag->raised_;
+    signalled = signal->EndsWaitLocked();
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = std::find(sleepers_.begin(), sleepers_.end(), &self);
-    if (it != sleepers_.end()) sleepers_.erase(it);  // woken by its flag
+    if (it != sleepers_.end()) sleepers_.erase(it);  // ended by its signal
   }
   sleepers_changed_.notify_all();
-  return reached;
+  return !signalled;
 }
 
 void FakeClock::Advance(SteadyDuration by) {
@@ -136,10 +168,10 @@ void FakeClock::Advance(SteadyDuration by) {
 
 bool FakeClock::AdvanceToNextDeadline() {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (sleepers_.empty()) return false;
-  SteadyTime next = sleepers_.front()->deadline;
+  SteadyTime next = SteadyTime::max();  // "no deadline"
   for (const Sleeper* sleeper : sleepers_)
     next = std::min(next, sleeper->deadline);
+  if (next == SteadyTime::max()) return false;
   auto target =
       std::chrono::duration_cast<std::chrono::nanoseconds>(next - steady_start_)
           .count();
