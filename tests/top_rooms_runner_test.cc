@@ -1,11 +1,10 @@
-// Unit tests of TopRoomsRunner on a manual clock and an in-memory client:
+// Unit tests of TopRoomsRunner on a FakeClock and an in-memory client:
 // rounds start when a walk hands over rooms and then every interval, publish
 // exact values for exactly the top `count` rooms, drop rooms that leave the
 // list or close, keep a failed room's values until stale_after, and stop
 // promptly with requests in flight.
 #include "exporter/top_rooms/top_rooms_runner.h"
 
-#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <functional>
@@ -22,31 +21,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::WaitFor;
-
-// Time stands still until the test moves it; a wait polls it (and its
-// Wakeup) every millisecond of real time.
-class ManualClock final : public RoundClock {
- public:
-  SteadyTimePoint Now() const override {
-    return SteadyTimePoint{} + 1h + std::chrono::nanoseconds(ns_.load());
-  }
-  double UnixNow() const override {
-    return 1700000000.0 + static_cast<double>(ns_.load()) / 1e9;
-  }
-  void WaitUntil(SteadyTimePoint deadline, Wakeup& wakeup) override {
-    ++waiting_;
-    while (Now() < deadline) {
-      if (wakeup.WaitUntil(std::chrono::steady_clock::now() + 1ms)) break;
-    }
-    --waiting_;
-  }
-  void Advance(std::chrono::nanoseconds by) { ns_ += by.count(); }
-  int waiting() const { return waiting_.load(); }
-
- private:
-  std::atomic<long long> ns_{0};
-  std::atomic<int> waiting_{0};
-};
 
 std::string RoomOf(const std::string& body) {
   const std::string key = "\"RoomId\":\"";
@@ -169,7 +143,7 @@ struct Rig {
           std::lock_guard<std::mutex> lock(mutex);
           published.push_back(std::move(s));
         },
-        tuning, &clock);
+        tuning, clock);
   }
   ~Rig() { runner->Stop(); }
 
@@ -185,12 +159,10 @@ struct Rig {
     return WaitFor([&] { return Published() >= n; });
   }
   // Waits until the round thread sleeps towards its next round.
-  bool WaitIdle() {
-    return WaitFor([&] { return clock.waiting() == 1; });
-  }
+  bool WaitIdle() { return clock.WaitForSleepers(1); }
 
   AppConfig app;
-  ManualClock clock;
+  FakeClock clock;
   WalkStats stats;
   FakeClient* client = nullptr;
   std::mutex mutex;
@@ -224,7 +196,7 @@ TEST_CASE(
   CHECK(s->sdkappid == 1400000000);
   CHECK(s->rooms[0] == TopRoom{"r1", 10, TotalsOf(1)});
   CHECK(s->rooms[1] == TopRoom{"r2", 20, TotalsOf(2)});
-  CHECK(s->last_success_timestamp == rig.clock.UnixNow());
+  CHECK(s->last_success_timestamp == rig.clock.NowUnix());
   CHECK(rig.client->room_calls("r3") == 0);
   CHECK(rig.client->calls(Api::kGetMemberList) == 2);
 

@@ -22,7 +22,7 @@ TopRoomsRoundOptions RoundOptions(const AppConfig& app,
   return options;
 }
 
-double Seconds(std::chrono::steady_clock::duration d) {
+double Seconds(SteadyDuration d) {
   return std::chrono::duration<double>(d).count();
 }
 
@@ -42,13 +42,13 @@ struct TopRoomsRunner::Inbox {
 TopRoomsRunner::TopRoomsRunner(AppConfig app,
                                std::unique_ptr<UpstreamClient> client,
                                WalkStats* stats, TopRoomsPublisher publish,
-                               TopRoomsTuning tuning, RoundClock* clock)
+                               TopRoomsTuning tuning, Clock& clock)
     : app_(std::move(app)),
       client_(std::move(client)),
       stats_(stats),
       publish_(std::move(publish)),
       options_(RoundOptions(app_, tuning)),
-      clock_(clock != nullptr ? *clock : SystemRoundClock()),
+      clock_(clock),
       app_label_(std::to_string(app_.sdkappid)),
       inbox_(std::make_shared<Inbox>()),
       gates_{ApiGate(app_.walk.top_rooms.member_list_qps),
@@ -116,13 +116,13 @@ void TopRoomsRunner::Run() {
     TakeNewRooms();
     if (rooms_.empty()) {
       // Nothing to ask about until a walk completes.
-      clock_.WaitUntil(SteadyTimePoint::max(), inbox_->wakeup);
+      clock_.WaitUntil(SteadyTime::max(), inbox_->wakeup);
       continue;
     }
-    const SteadyTimePoint start = clock_.Now();
+    const SteadyTime start = clock_.NowSteady();
     RunRound();
-    const SteadyTimePoint next = start + app_.walk.top_rooms.interval;
-    while (!stopping() && clock_.Now() < next) {
+    const SteadyTime next = start + app_.walk.top_rooms.interval;
+    while (!stopping() && clock_.NowSteady() < next) {
       clock_.WaitUntil(next, inbox_->wakeup);
       TakeNewRooms();
     }
@@ -134,7 +134,7 @@ bool TopRoomsRunner::RunRound() {
   TakeNewRooms();
   if (rooms_.empty()) return false;
   const std::uint64_t serial = ++round_serial_;
-  const SteadyTimePoint start = clock_.Now();
+  const SteadyTime start = clock_.NowSteady();
   TopRoomsRound round(rooms_, options_, {&gates_[0], &gates_[1]}, stats_,
                       rng_());
   std::deque<std::tuple<std::uint64_t, std::uint64_t, ApiResponse>> answers;
@@ -146,7 +146,7 @@ bool TopRoomsRunner::RunRound() {
       stop = inbox_->stopping;
     }
     if (stop) return false;  // requests in flight end as "cancelled"
-    SteadyTimePoint now = clock_.Now();
+    SteadyTime now = clock_.NowSteady();
     bool renew = false;
     for (auto& [round_serial, id, response] : answers) {
       if (round_serial == serial)
@@ -170,10 +170,10 @@ bool TopRoomsRunner::RunRound() {
                       alive->wakeup.Notify();
                     });
     }
-    clock_.WaitUntil(round.NextWake(clock_.Now()), inbox_->wakeup);
+    clock_.WaitUntil(round.NextWake(clock_.NowSteady()), inbox_->wakeup);
   }
-  const double seconds = Seconds(clock_.Now() - start);
-  const double end = clock_.UnixNow();
+  const double seconds = Seconds(clock_.NowSteady() - start);
+  const double end = clock_.NowUnix();
   Merge(round, end);
   round_seconds_ = seconds;
   if (round.completed()) last_success_ = end;
@@ -214,7 +214,7 @@ void TopRoomsRunner::Merge(const TopRoomsRound& round, double now) {
 }
 
 void TopRoomsRunner::Publish() {
-  const double now = clock_.UnixNow();
+  const double now = clock_.NowUnix();
   const double stale =
       std::chrono::duration<double>(app_.walk.stale_after).count();
   auto snapshot = std::make_shared<TopRoomsSnapshot>();

@@ -16,6 +16,11 @@
 // its values at once; when the top list changes between rounds, the rooms
 // that left it are dropped and the snapshot published again at once.
 //
+// Time comes from the Clock passed in (RealClock() by default): every wait
+// (the next round, a gate slot, a retry) is a Clock::WaitUntil on the inbox's
+// Wakeup, which an answer, new rooms or a stop notify, so tests run rounds on
+// a FakeClock.
+//
 // Start/Stop/RunRound from the owning thread; SetRooms from any thread.
 #pragma once
 
@@ -31,10 +36,10 @@
 #include <vector>
 
 #include "exporter/client/upstream_client.h"
+#include "exporter/common/clock.h"
 #include "exporter/config/config.h"
 #include "exporter/snapshot/top_rooms_snapshot.h"
 #include "exporter/top_rooms/api_gate.h"
-#include "exporter/top_rooms/round_clock.h"
 #include "exporter/top_rooms/top_rooms_round.h"
 #include "exporter/walker/walk_stats.h"
 
@@ -45,12 +50,11 @@ using TopRoomsPublisher =
 
 class TopRoomsRunner {
  public:
-  // `stats` (the app's, shared with its walker) must outlive the runner;
-  // `clock` too, when given. REQUIRES: app.walk.top_rooms.count > 0, client
-  // not null.
+  // `stats` (the app's, shared with its walker) and `clock` must outlive the
+  // runner. REQUIRES: app.walk.top_rooms.count > 0, client not null.
   TopRoomsRunner(AppConfig app, std::unique_ptr<UpstreamClient> client,
                  WalkStats* stats, TopRoomsPublisher publish,
-                 TopRoomsTuning tuning = {}, RoundClock* clock = nullptr);
+                 TopRoomsTuning tuning = {}, Clock& clock = RealClock());
   ~TopRoomsRunner();  // stops the thread
   TopRoomsRunner(const TopRoomsRunner&) = delete;
   TopRoomsRunner& operator=(const TopRoomsRunner&) = delete;
@@ -92,7 +96,7 @@ class TopRoomsRunner {
   WalkStats* const stats_;
   const TopRoomsPublisher publish_;
   const TopRoomsRoundOptions options_;
-  RoundClock& clock_;
+  Clock& clock_;
   const std::string app_label_;
   const std::shared_ptr<Inbox> inbox_;  // shared with the client's callbacks
 
