@@ -158,7 +158,7 @@ std::unique_ptr<Exporter::App> Exporter::MakeApp(const AppConfig& config) {
           cache_.UpdateTopRooms(std::make_shared<const RenderedTopRooms>(
               RenderTopRooms(*round, labels)));
         },
-        top_rooms_tuning_);
+        top_rooms_tuning_, clock_);
   }
   return app;
 }
