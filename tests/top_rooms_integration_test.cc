@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "exporter/common/clock.h"
 #include "exporter/exporter.h"
 #include "simulator/simulator.h"
 #include "tests/support/metrics_text.h"
@@ -23,7 +24,6 @@ using namespace std::chrono_literals;
 using testing::ParseSamples;
 using testing::SumOf;
 using testing::WaitFor;
-using SteadyTime = std::chrono::steady_clock::time_point;
 
 // The most arrivals in any half-open window [t, t + 1 s).
 int MaxInAnySecond(std::vector<SteadyTime> times) {
@@ -85,9 +85,7 @@ struct Stack {
   // Waits until a round that started after this call has completed: the
   // second of the rounds that complete after it (rounds never overlap).
   bool WaitForFreshRound() {
-    const double now = std::chrono::duration<double>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
+    const double now = RealClock().NowUnix();
     double first = 0;
     return WaitFor([&] {
              first = LastRound();
