@@ -53,7 +53,6 @@
 #include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
-#include <charconv>
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
@@ -61,10 +60,12 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <utility>
 
+#include "exporter/common/text.h"
 #include "simulator/usersig_check.h"
 
 namespace tle {
@@ -306,14 +307,8 @@ void DamageTypes(json::object& o, const Room& room, std::size_t variant) {
     case 5: {
       // A number, as in one vendor sample; fine for a client that keeps the
       // decimal text.
-      std::int64_t number = 0;
-      const auto& owner = room.owner_account;
-      auto [end, ec] =
-          std::from_chars(owner.data(), owner.data() + owner.size(), number);
       o["Owner_Account"] =
-          ec == std::errc() && end == owner.data() + owner.size()
-              ? number
-              : std::int64_t{10086};
+          ParseInt64(room.owner_account).value_or(std::int64_t{10086});
       break;
     }
     default:
@@ -361,16 +356,12 @@ std::string HexId(Rng& rng) {
   return out;
 }
 
-bool ParseUnsigned(const std::string& text, std::uint64_t max,
-                   std::uint64_t* out) {
-  if (text.empty() || text.size() > 20) return false;
-  std::uint64_t value = 0;
-  auto [end, ec] =
-      std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value > max)
-    return false;
-  *out = value;
-  return true;
+// ParseUint64, refusing values above `max`.
+std::optional<std::uint64_t> ParseAtMost(std::string_view text,
+                                         std::uint64_t max) {
+  const std::optional<std::uint64_t> value = ParseUint64(text);
+  if (!value || *value > max) return std::nullopt;
+  return value;
 }
 
 std::string ErrorInfoFor(std::int64_t code) {
@@ -486,9 +477,9 @@ bool ParseFaultSpec(const std::string& spec, FaultKind* kind, FaultRate* rate) {
     if (c == "-1") {
       rate->count = -1;
     } else {
-      std::uint64_t count = 0;
-      if (!ParseUnsigned(c, 1000000000, &count)) return false;
-      rate->count = static_cast<int>(count);
+      const std::optional<std::uint64_t> count = ParseAtMost(c, 1000000000);
+      if (!count) return false;
+      rate->count = static_cast<int>(*count);
     }
   }
   return true;
@@ -512,9 +503,7 @@ class Simulator::Impl {
       // Rooms that churn closes have lived minutes to hours, as live rooms do,
       // so the demo's tencent_live_room_lifetime_seconds fills its buckets
       // rather than +Inf alone.
-      const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
+      const std::int64_t now = UnixSeconds();
       for (auto& [id, room] : rooms_) {
         room.create_time = now - rooms_rng.Range(60, 12 * 3600);
       }
@@ -642,6 +631,11 @@ class Simulator::Impl {
   void HandleStats(httplib::Response& res);
   // Sleeps `d` on the clock; returns early once Stop() began.
   void Sleep(std::chrono::milliseconds d) const;
+  // Whole seconds of clock_'s Unix time (room create times, cursors, UserSig
+  // expiry).
+  std::int64_t UnixSeconds() const {
+    return static_cast<std::int64_t>(clock_.NowUnix());
+  }
   void ChurnLoop();
 
   const SimulatorOptions options_;
@@ -711,9 +705,7 @@ void Simulator::Impl::Churn() {
     dirty_ = true;
   }
   const std::int64_t opens = rng_.Range(1, few);
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  const std::int64_t now = UnixSeconds();
   for (std::int64_t i = 0; i < opens; ++i) {
     Room room = MakeRoom(next_room_number_++, rng_);
     room.create_time = now - rng_.Range(0, 60);
@@ -736,9 +728,7 @@ std::string Simulator::Impl::IssueCursor(std::uint64_t walk, std::size_t offset,
   // "<unix time>-<12 digits>", like the vendor's "1693271355-123123123123": the
   // digits mix the walk and offset with a key, so the text says nothing; the
   // map says what it means.
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  const std::int64_t now = UnixSeconds();
   std::string text;
   for (std::uint64_t salt = 0;; ++salt) {
     const std::uint64_t h =
@@ -888,9 +878,9 @@ std::optional<Simulator::Impl::Answer> Simulator::Impl::CheckCaller(
   };
   const auto sdkappid_text = param("sdkappid");
   if (!sdkappid_text || sdkappid_text->empty()) return Fail(api, 60012);
-  std::uint64_t sdkappid = 0;
-  if (!ParseUnsigned(*sdkappid_text, 0x7FFFFFFFFFFFFFFFULL, &sdkappid) ||
-      static_cast<std::int64_t>(sdkappid) != options_.sdkappid) {
+  const std::optional<std::uint64_t> sdkappid =
+      ParseAtMost(*sdkappid_text, 0x7FFFFFFFFFFFFFFFULL);
+  if (!sdkappid || static_cast<std::int64_t>(*sdkappid) != options_.sdkappid) {
     return Fail(api, 60006);
   }
   const auto identifier = param("identifier");
@@ -898,15 +888,11 @@ std::optional<Simulator::Impl::Answer> Simulator::Impl::CheckCaller(
   const auto usersig = param("usersig");
   if (!usersig || usersig->empty()) return Fail(api, 70002);
   const auto random = param("random");
-  std::uint64_t random_value = 0;
-  if (!random || !ParseUnsigned(*random, 0xFFFFFFFFULL, &random_value))
-    return Fail(api, 60002);
+  if (!random || !ParseAtMost(*random, 0xFFFFFFFFULL)) return Fail(api, 60002);
   const auto contenttype = param("contenttype");
   if (!contenttype || *contenttype != "json") return Fail(api, 60002);
 
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  const std::int64_t now = UnixSeconds();
   switch (CheckUserSig(*usersig, options_.secret_key, *identifier,
                        options_.sdkappid, now)) {
     case UserSigCheck::kValid:
@@ -1071,15 +1057,15 @@ Simulator::Impl::Answer Simulator::Impl::MemberListAnswer(
     if (!next->is_string()) return Fail(api, 100002);
     const std::string text(next->get_string());
     if (!text.empty()) {
-      std::uint64_t value = 0;
-      if (text[0] != 'm' ||
-          !ParseUnsigned(text.substr(1),
-                         static_cast<std::uint64_t>(kMaxListedMembers),
-                         &value) ||
-          value == 0 || value % kMembersPerPage != 0) {
+      const std::optional<std::uint64_t> value =
+          text[0] == 'm'
+              ? ParseAtMost(std::string_view(text).substr(1),
+                            static_cast<std::uint64_t>(kMaxListedMembers))
+              : std::nullopt;
+      if (!value || *value == 0 || *value % kMembersPerPage != 0) {
         return Fail(api, 100002);
       }
-      offset = static_cast<std::int64_t>(value);
+      offset = static_cast<std::int64_t>(*value);
     }
   }
   auto it = audience_.find(room_id);
