@@ -621,6 +621,10 @@ class Simulator::Impl {
   // The answer of a fault that replaces the whole answer (an error code, a
   // 502), or nullopt when the fault changes the body instead.
   std::optional<Answer> FaultAnswer(SimApi api, FaultKind fault);
+  // The faults that spoil how a built answer is delivered: a cut JSON body, a
+  // connection closed mid-body, a slow answer.
+  static void ApplyDeliveryFault(const std::optional<FaultKind>& fault,
+                                 Answer* answer);
   std::optional<FaultKind> PickFault(SimApi api, bool has_cursor,
                                      std::size_t offset, std::size_t size);
   bool AdmitByRateLimit(SimApi api, SteadyTime now);
@@ -836,6 +840,15 @@ std::optional<Simulator::Impl::Answer> Simulator::Impl::FaultAnswer(
   }
 }
 
+void Simulator::Impl::ApplyDeliveryFault(const std::optional<FaultKind>& fault,
+                                         Answer* answer) {
+  if (fault == FaultKind::kMalformedJson)
+    answer->body.resize(answer->body.size() / 2);
+  if (fault == FaultKind::kCloseMidBody)
+    answer->kind = Answer::Kind::kCloseMidBody;
+  if (fault == FaultKind::kSlow) answer->slow = true;
+}
+
 Simulator::Impl::Answer Simulator::Impl::Decide(SimApi api,
                                                 const httplib::Request& req) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -1023,11 +1036,7 @@ Simulator::Impl::Answer Simulator::Impl::RoomListAnswer(
     if (at != std::string::npos)
       answer.body.replace(at, placeholder.size(), bytes);
   }
-  if (fault == FaultKind::kMalformedJson)
-    answer.body.resize(answer.body.size() / 2);
-  if (fault == FaultKind::kCloseMidBody)
-    answer.kind = Answer::Kind::kCloseMidBody;
-  if (fault == FaultKind::kSlow) answer.slow = true;
+  ApplyDeliveryFault(fault, &answer);
   return answer;
 }
 
@@ -1098,11 +1107,7 @@ Simulator::Impl::Answer Simulator::Impl::MemberListAnswer(
     top["Response"] = std::move(response);
   }
   answer.body = json::serialize(top);
-  if (fault == FaultKind::kMalformedJson)
-    answer.body.resize(answer.body.size() / 2);
-  if (fault == FaultKind::kCloseMidBody)
-    answer.kind = Answer::Kind::kCloseMidBody;
-  if (fault == FaultKind::kSlow) answer.slow = true;
+  ApplyDeliveryFault(fault, &answer);
   return answer;
 }
 
@@ -1138,11 +1143,7 @@ Simulator::Impl::Answer Simulator::Impl::RoomStatsAnswer(
     top["Response"] = std::move(response);
   }
   answer.body = json::serialize(top);
-  if (fault == FaultKind::kMalformedJson)
-    answer.body.resize(answer.body.size() / 2);
-  if (fault == FaultKind::kCloseMidBody)
-    answer.kind = Answer::Kind::kCloseMidBody;
-  if (fault == FaultKind::kSlow) answer.slow = true;
+  ApplyDeliveryFault(fault, &answer);
   return answer;
 }
 
