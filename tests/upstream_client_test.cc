@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "exporter/client/http_room_source.h"
+#include "exporter/common/clock.h"
 #include "exporter/decoder/room_page_decoder.h"
 #include "simulator/usersig_check.h"
 
@@ -34,7 +35,7 @@ namespace tle {
 namespace {
 
 using std::chrono::milliseconds;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 constexpr std::int64_t kApp = 1400000000;
 constexpr const char* kSecret = "client-test-secret-8d1e";
@@ -80,8 +81,8 @@ class RawConnection {
 
   // Sleeps, but returns at once (false) when the server stops.
   bool Pause(milliseconds how_long) {
-    const auto until = Clock::now() + how_long;
-    while (Clock::now() < until) {
+    const auto until = SteadyClock::now() + how_long;
+    while (SteadyClock::now() < until) {
       if (stopping_) return false;
       std::this_thread::sleep_for(milliseconds(5));
     }
@@ -220,10 +221,10 @@ struct Timed {
 };
 
 Timed TimedCall(UpstreamClient& client, Api api = Api::kGetRoomList) {
-  const auto start = Clock::now();
+  const auto start = SteadyClock::now();
   Timed out;
   out.response = client.Call(api, R"({"Next":"","Count":20})");
-  out.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  out.seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
   return out;
 }
 
@@ -471,7 +472,7 @@ TEST_CASE("several requests are in flight at once", "[client]") {
   std::mutex mutex;
   std::condition_variable cv;
   int done = 0, ok = 0;
-  const auto start = Clock::now();
+  const auto start = SteadyClock::now();
   for (int i = 0; i < kRequests; ++i) {
     client->Send(Api::kGetMemberList, R"({"RoomId":"r1","Next":""})",
                  [&](ApiResponse r) {
@@ -485,7 +486,7 @@ TEST_CASE("several requests are in flight at once", "[client]") {
   REQUIRE(cv.wait_for(lock, std::chrono::seconds(10),
                       [&] { return done == kRequests; }));
   const double seconds =
-      std::chrono::duration<double>(Clock::now() - start).count();
+      std::chrono::duration<double>(SteadyClock::now() - start).count();
   INFO("8 requests of 200 ms each took " << seconds << " s");
   CHECK(ok == kRequests);
   CHECK(seconds < 0.8);  // one after another they would take 1.6 s
@@ -539,9 +540,8 @@ TEST_CASE("requests carry the API's path and the five query parameters",
     REQUIRE(sig_end != std::string::npos);
     const std::string usersig =
         heads[i].substr(prefix.size(), sig_end - prefix.size());
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    const std::int64_t now =
+        static_cast<std::int64_t>(tle::RealClock().NowUnix());
     CHECK(CheckUserSig(usersig, kSecret, "administrator", kApp, now) ==
           UserSigCheck::kValid);
     const auto fields = DecodeUserSig(usersig);
