@@ -619,8 +619,9 @@ class Simulator::Impl {
   Answer MemberListAnswer(const json::object& request);
   Answer RoomStatsAnswer(const json::object& request);
   // The answer of a fault that replaces the whole answer (an error code, a
-  // 502), or nullopt when the fault changes the body instead.
-  std::optional<Answer> FaultAnswer(SimApi api, FaultKind fault);
+  // 502), or nullopt when there is no fault or it changes the body instead.
+  std::optional<Answer> FaultAnswer(SimApi api,
+                                    const std::optional<FaultKind>& fault);
   // The faults that spoil how a built answer is delivered: a cut JSON body, a
   // connection closed mid-body, a slow answer.
   static void ApplyDeliveryFault(const std::optional<FaultKind>& fault,
@@ -817,8 +818,9 @@ std::optional<FaultKind> Simulator::Impl::PickFault(SimApi api, bool has_cursor,
 }
 
 std::optional<Simulator::Impl::Answer> Simulator::Impl::FaultAnswer(
-    SimApi api, FaultKind fault) {
-  switch (fault) {
+    SimApi api, const std::optional<FaultKind>& fault) {
+  if (!fault) return std::nullopt;
+  switch (*fault) {
     case FaultKind::kInternalError:
       return Fail(api, 100001);
     case FaultKind::kRateLimit:
@@ -960,10 +962,8 @@ Simulator::Impl::Answer Simulator::Impl::RoomListAnswer(
   const auto& ranking = Ranking();
   const auto page_count = static_cast<std::size_t>(count);
   const auto fault = PickFault(api, !next_text.empty(), offset, ranking.size());
-  if (fault) {
-    if (std::optional<Answer> replaced = FaultAnswer(api, *fault))
-      return *replaced;
-  }
+  if (std::optional<Answer> replaced = FaultAnswer(api, fault))
+    return *replaced;
 
   Answer answer;
 
@@ -1084,10 +1084,8 @@ Simulator::Impl::Answer Simulator::Impl::MemberListAnswer(
   if (offset > 0 && offset >= listed) return Fail(api, 100002);
 
   const auto fault = PickFault(api, false, 0, 0);
-  if (fault) {
-    if (std::optional<Answer> replaced = FaultAnswer(api, *fault))
-      return *replaced;
-  }
+  if (std::optional<Answer> replaced = FaultAnswer(api, fault))
+    return *replaced;
   Answer answer;
   json::object top = OkEnvelope(api);
   if (fault != FaultKind::kOkWithoutResponse) {
@@ -1121,10 +1119,8 @@ Simulator::Impl::Answer Simulator::Impl::RoomStatsAnswer(
   const RoomAudience& audience = it->second;
 
   const auto fault = PickFault(api, false, 0, 0);
-  if (fault) {
-    if (std::optional<Answer> replaced = FaultAnswer(api, *fault))
-      return *replaced;
-  }
+  if (std::optional<Answer> replaced = FaultAnswer(api, fault))
+    return *replaced;
   Answer answer;
   json::object top = OkEnvelope(api);
   if (fault != FaultKind::kOkWithoutResponse) {
