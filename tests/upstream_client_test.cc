@@ -205,6 +205,34 @@ RawServer::Script Serve(std::string body,
   };
 }
 
+// The request heads a RawServer has read, in order. Safe from any thread.
+class RecordedHeads {
+ public:
+  void Add(std::string head) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    heads_.push_back(std::move(head));
+  }
+  std::vector<std::string> All() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return heads_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::string> heads_;
+};
+
+// Like Serve, recording every request's head in `heads` first.
+RawServer::Script ServeRecording(RecordedHeads* heads, std::string body) {
+  return [heads, body = std::move(body)](RawConnection& c) {
+    std::string head;
+    while (c.ReadRequest(&head)) {
+      heads->Add(head);
+      if (!c.Write(Answer(body))) return;
+    }
+  };
+}
+
 AppConfig App(const std::string& endpoint) {
   AppConfig app;
   app.sdkappid = kApp;
@@ -224,7 +252,8 @@ Timed TimedCall(UpstreamClient& client, Api api = Api::kGetRoomList) {
   const auto start = SteadyClock::now();
   Timed out;
   out.response = client.Call(api, R"({"Next":"","Count":20})");
-  out.seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  out.seconds =
+      std::chrono::duration<double>(SteadyClock::now() - start).count();
   return out;
 }
 
@@ -508,18 +537,8 @@ TEST_CASE("sequential requests reuse one keep-alive connection", "[client]") {
 
 TEST_CASE("requests carry the API's path and the five query parameters",
           "[client]") {
-  std::mutex mutex;
-  std::vector<std::string> heads;
-  RawServer server([&](RawConnection& c) {
-    std::string head;
-    while (c.ReadRequest(&head)) {
-      {
-        std::lock_guard<std::mutex> lock(mutex);
-        heads.push_back(head);
-      }
-      if (!c.Write(Answer(GoodBody()))) return;
-    }
-  });
+  RecordedHeads recorded;
+  RawServer server(ServeRecording(&recorded, GoodBody()));
   AppConfig app = App(server.endpoint() + "/");  // a trailing slash is fine
   app.walk.usersig_ttl = std::chrono::hours(2);
   auto client = MakeHttpUpstreamClient(app);
@@ -527,7 +546,7 @@ TEST_CASE("requests carry the API's path and the five query parameters",
   REQUIRE(TimedCall(*client, Api::kGetMemberList).response.error.ok());
   client->RenewCredential();
   REQUIRE(TimedCall(*client, Api::kGetRoomStats).response.error.ok());
-  std::lock_guard<std::mutex> lock(mutex);
+  const std::vector<std::string> heads = recorded.All();
   REQUIRE(heads.size() == 3);
   const char* names[] = {"get_room_list", "get_member_list", "get_room_stats"};
   for (std::size_t i = 0; i < 3; ++i) {
@@ -556,24 +575,15 @@ TEST_CASE("requests carry the API's path and the five query parameters",
 }
 
 TEST_CASE("a static usersig is sent as configured", "[client]") {
-  std::string head;
-  std::mutex mutex;
-  RawServer server([&](RawConnection& c) {
-    std::string h;
-    while (c.ReadRequest(&h)) {
-      {
-        std::lock_guard<std::mutex> lock(mutex);
-        head = h;
-      }
-      if (!c.Write(Answer(GoodBody()))) return;
-    }
-  });
+  RecordedHeads recorded;
+  RawServer server(ServeRecording(&recorded, GoodBody()));
   AppConfig app = App(server.endpoint());
   app.credential = {Credential::Kind::kStaticUserSig, "static*sig-value_"};
   auto client = MakeHttpUpstreamClient(app);
   REQUIRE(TimedCall(*client).response.error.ok());
-  std::lock_guard<std::mutex> lock(mutex);
-  CHECK(head.find("&usersig=static*sig-value_&random=") != std::string::npos);
+  REQUIRE(!recorded.All().empty());
+  CHECK(recorded.All().back().find("&usersig=static*sig-value_&random=") !=
+        std::string::npos);
 }
 
 TEST_CASE("Cancel fails what is in flight at once, and every later Send",
@@ -619,18 +629,8 @@ TEST_CASE("destroying the client fails requests still in flight", "[client]") {
 }
 
 TEST_CASE("HttpRoomSource: one get_room_list call, decoded", "[client]") {
-  std::string head;
-  std::mutex mutex;
-  RawServer server([&](RawConnection& c) {
-    std::string h;
-    while (c.ReadRequest(&h)) {
-      {
-        std::lock_guard<std::mutex> lock(mutex);
-        head = h;
-      }
-      if (!c.Write(Answer(GoodBody()))) return;
-    }
-  });
+  RecordedHeads recorded;
+  RawServer server(ServeRecording(&recorded, GoodBody()));
   HttpRoomSource source(App(server.endpoint()));
   const DecodeResult r = source.FetchPage("cur\"sor", 7);
   REQUIRE(r.error.ok());
@@ -638,10 +638,9 @@ TEST_CASE("HttpRoomSource: one get_room_list call, decoded", "[client]") {
   CHECK(r.page.rooms[0].room_id == "r1");
   CHECK(RoomListBody("cur\"sor\x01", 7) ==
         R"({"Next":"cur\"sor\u0001","Count":7})");
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    CHECK(head.find("POST /v4/live_engine_http_srv/get_room_list?") == 0);
-  }
+  REQUIRE(!recorded.All().empty());
+  CHECK(recorded.All().back().find(
+            "POST /v4/live_engine_http_srv/get_room_list?") == 0);
   source.Cancel();
   CHECK(source.FetchPage("", 20).error.message == "cancelled");
 }
@@ -669,26 +668,13 @@ TEST_CASE("HTTP_PROXY and http_proxy are honoured, NO_PROXY bypasses them",
         "ALL_PROXY", "no_proxy", "NO_PROXY"}) {
     ::unsetenv(name);
   }
-  std::mutex mutex;
-  std::vector<std::string> proxied;
+  RecordedHeads proxied;
   const std::string proxied_body =
       R"({"ActionStatus":"OK","ErrorCode":0,"RequestId":"via-proxy","Response":{"Next":"","RoomList":[]}})";
-  RawServer proxy([&](RawConnection& c) {
-    std::string head;
-    while (c.ReadRequest(&head)) {
-      {
-        std::lock_guard<std::mutex> lock(mutex);
-        proxied.push_back(head.substr(0, head.find("\r\n")));
-      }
-      if (!c.Write(Answer(proxied_body))) return;
-    }
-  });
+  RawServer proxy(ServeRecording(&proxied, proxied_body));
   RawServer upstream(Serve(GoodBody()));
   const std::string proxy_url = proxy.endpoint();
-  const auto proxied_count = [&] {
-    std::lock_guard<std::mutex> lock(mutex);
-    return proxied.size();
-  };
+  const auto proxied_count = [&] { return proxied.All().size(); };
 
   for (const char* name : {"HTTP_PROXY", "http_proxy"}) {
     INFO(name);
@@ -701,11 +687,11 @@ TEST_CASE("HTTP_PROXY and http_proxy are honoured, NO_PROXY bypasses them",
       CHECK(t.response.body == proxied_body);
     }
     REQUIRE(proxied_count() == before + 1);
-    std::lock_guard<std::mutex> lock(mutex);
     // Absolute form: the proxy is asked for the upstream's URL.
-    CHECK(proxied.back().rfind("POST " + upstream.endpoint() +
-                                   "/v4/live_engine_http_srv/get_room_list?",
-                               0) == 0);
+    CHECK(proxied.All().back().rfind(
+              "POST " + upstream.endpoint() +
+                  "/v4/live_engine_http_srv/get_room_list?",
+              0) == 0);
   }
   CHECK(upstream.accepted() == 0);
 
