@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "exporter/exporter.h"
+#include "tests/support/loopback.h"
 
 namespace tle {
 namespace {
@@ -170,19 +171,11 @@ class SilentServer {
  public:
   enum class Mode { kAnswerNothing, kAcceptNothing };
   explicit SilentServer(Mode mode) {
-    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(listener_ >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&addr),
-                   sizeof(addr)) == 0);
-    REQUIRE(::listen(listener_, mode == Mode::kAcceptNothing ? 0 : 16) == 0);
-    socklen_t len = sizeof(addr);
-    REQUIRE(::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr),
-                          &len) == 0);
-    port_ = ntohs(addr.sin_port);
+    const testing::LoopbackListener listener =
+        testing::ListenOnLoopback(mode == Mode::kAcceptNothing ? 0 : 16);
+    listener_ = listener.fd;
+    port_ = listener.port;
+    sockaddr_in addr = listener.address;
     if (mode == Mode::kAcceptNothing) {
       for (int i = 0; i < 2; ++i) {  // fill the queue (backlog 0 holds one)
         int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);

@@ -30,6 +30,7 @@
 #include "exporter/common/clock.h"
 #include "exporter/decoder/room_page_decoder.h"
 #include "simulator/usersig_check.h"
+#include "tests/support/loopback.h"
 
 namespace tle {
 namespace {
@@ -115,19 +116,9 @@ class RawServer {
   using Script = std::function<void(RawConnection&)>;
 
   explicit RawServer(Script script) : script_(std::move(script)) {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(listen_fd_ >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    REQUIRE(::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr),
-                   sizeof(addr)) == 0);
-    REQUIRE(::listen(listen_fd_, 64) == 0);
-    socklen_t len = sizeof(addr);
-    REQUIRE(::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr),
-                          &len) == 0);
-    port_ = ntohs(addr.sin_port);
+    const testing::LoopbackListener listener = testing::ListenOnLoopback(64);
+    listen_fd_ = listener.fd;
+    port_ = listener.port;
     acceptor_ = std::thread([this] { AcceptLoop(); });
   }
 
