@@ -12,11 +12,20 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
 
 namespace tle::testing {
+
+// Assembled exposition pieces (AssembleSnapshots, AssembleTopRooms) as one
+// text.
+inline std::string JoinPieces(const std::vector<std::string_view>& pieces) {
+  std::string out;
+  for (std::string_view piece : pieces) out.append(piece);
+  return out;
+}
 
 // The sample lines of `text` (no comments, no empty lines), in order.
 inline std::vector<std::string> SampleLines(const std::string& text) {
