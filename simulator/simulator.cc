@@ -626,6 +626,10 @@ class Simulator::Impl {
   // connection closed mid-body, a slow answer.
   static void ApplyDeliveryFault(const std::optional<FaultKind>& fault,
                                  Answer* answer);
+  // An OK answer carrying `response` (left out for kOkWithoutResponse), with
+  // `fault`'s delivery fault applied.
+  Answer Enveloped(SimApi api, const std::optional<FaultKind>& fault,
+                   json::object response);
   std::optional<FaultKind> PickFault(SimApi api, bool has_cursor,
                                      std::size_t offset, std::size_t size);
   bool AdmitByRateLimit(SimApi api, SteadyTime now);
@@ -849,6 +853,17 @@ void Simulator::Impl::ApplyDeliveryFault(const std::optional<FaultKind>& fault,
   if (fault == FaultKind::kCloseMidBody)
     answer->kind = Answer::Kind::kCloseMidBody;
   if (fault == FaultKind::kSlow) answer->slow = true;
+}
+
+Simulator::Impl::Answer Simulator::Impl::Enveloped(
+    SimApi api, const std::optional<FaultKind>& fault, json::object response) {
+  json::object top = OkEnvelope(api);
+  if (fault != FaultKind::kOkWithoutResponse)
+    top["Response"] = std::move(response);
+  Answer answer;
+  answer.body = json::serialize(top);
+  ApplyDeliveryFault(fault, &answer);
+  return answer;
 }
 
 Simulator::Impl::Answer Simulator::Impl::Decide(SimApi api,
@@ -1086,27 +1101,20 @@ Simulator::Impl::Answer Simulator::Impl::MemberListAnswer(
   const auto fault = PickFault(api, false, 0, 0);
   if (std::optional<Answer> replaced = FaultAnswer(api, fault))
     return *replaced;
-  Answer answer;
-  json::object top = OkEnvelope(api);
-  if (fault != FaultKind::kOkWithoutResponse) {
-    json::object response;
-    const std::int64_t end = std::min(listed, offset + kMembersPerPage);
-    response["Next"] = end < listed ? "m" + std::to_string(end) : "";
-    response["MemberCount"] = audience.members;
-    json::array members;
-    for (std::int64_t n = offset; n < end; ++n) {
-      json::object member;
-      member["Member_Account"] = "viewer_" + std::to_string(n + 1);
-      members.emplace_back(std::move(member));
-    }
-    response["MemberList"] = std::move(members);
-    if (fault == FaultKind::kWrongTypes) response["MemberCount"] = "many";
-    if (fault == FaultKind::kMissingFields) response.erase("MemberCount");
-    top["Response"] = std::move(response);
+  json::object response;
+  const std::int64_t end = std::min(listed, offset + kMembersPerPage);
+  response["Next"] = end < listed ? "m" + std::to_string(end) : "";
+  response["MemberCount"] = audience.members;
+  json::array members;
+  for (std::int64_t n = offset; n < end; ++n) {
+    json::object member;
+    member["Member_Account"] = "viewer_" + std::to_string(n + 1);
+    members.emplace_back(std::move(member));
   }
-  answer.body = json::serialize(top);
-  ApplyDeliveryFault(fault, &answer);
-  return answer;
+  response["MemberList"] = std::move(members);
+  if (fault == FaultKind::kWrongTypes) response["MemberCount"] = "many";
+  if (fault == FaultKind::kMissingFields) response.erase("MemberCount");
+  return Enveloped(api, fault, std::move(response));
 }
 
 Simulator::Impl::Answer Simulator::Impl::RoomStatsAnswer(
@@ -1121,26 +1129,19 @@ Simulator::Impl::Answer Simulator::Impl::RoomStatsAnswer(
   const auto fault = PickFault(api, false, 0, 0);
   if (std::optional<Answer> replaced = FaultAnswer(api, fault))
     return *replaced;
-  Answer answer;
-  json::object top = OkEnvelope(api);
-  if (fault != FaultKind::kOkWithoutResponse) {
-    json::object response;
-    response["TotalViewers"] = audience.total_viewers;
-    response["TotalGiftsSent"] = audience.total_gifts_sent;
-    response["TotalGiftCoins"] = audience.total_gift_coins;
-    response["TotalUniqueGiftSenders"] = audience.total_unique_gift_senders;
-    response["TotalLikesReceived"] = audience.total_likes_received;
-    response["TotalMsgCount"] = audience.total_msg_count;
-    if (fault == FaultKind::kWrongTypes) {
-      response["TotalLikesReceived"] =
-          static_cast<double>(audience.total_likes_received) + 0.5;
-    }
-    if (fault == FaultKind::kMissingFields) response.erase("TotalMsgCount");
-    top["Response"] = std::move(response);
+  json::object response;
+  response["TotalViewers"] = audience.total_viewers;
+  response["TotalGiftsSent"] = audience.total_gifts_sent;
+  response["TotalGiftCoins"] = audience.total_gift_coins;
+  response["TotalUniqueGiftSenders"] = audience.total_unique_gift_senders;
+  response["TotalLikesReceived"] = audience.total_likes_received;
+  response["TotalMsgCount"] = audience.total_msg_count;
+  if (fault == FaultKind::kWrongTypes) {
+    response["TotalLikesReceived"] =
+        static_cast<double>(audience.total_likes_received) + 0.5;
   }
-  answer.body = json::serialize(top);
-  ApplyDeliveryFault(fault, &answer);
-  return answer;
+  if (fault == FaultKind::kMissingFields) response.erase("TotalMsgCount");
+  return Enveloped(api, fault, std::move(response));
 }
 
 void Simulator::Impl::Sleep(std::chrono::milliseconds d) const {
