@@ -101,7 +101,7 @@ class FakeBackend final : public WebBackend {
   }
   std::string LandingPage() override { return "<html>landing</html>"; }
   bool Ready() override { return true; }
-  std::string Reload() override { return ""; }
+  Status Reload() override { return Status::Ok(); }
 
   void Hold(bool hold) {
     std::lock_guard<std::mutex> lock(mutex_);

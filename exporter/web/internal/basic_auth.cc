@@ -59,22 +59,23 @@ void Credentials::Wipe() {
   user_.clear();
 }
 
-bool Credentials::FromHeader(std::string_view header, Credentials* out) {
+std::optional<Credentials> Credentials::FromHeader(std::string_view header) {
   constexpr std::string_view kPrefix = "Basic ";
   if (header.size() <= kPrefix.size() ||
       strncasecmp(header.data(), kPrefix.data(), kPrefix.size()) != 0) {
-    return false;
+    return std::nullopt;
   }
   std::string decoded =
       Base64Decode(header.substr(kPrefix.size())).value_or("");
   std::size_t colon = decoded.find(':');
   if (colon == std::string::npos) {
     Cleanse(&decoded);
-    return false;
+    return std::nullopt;
   }
-  *out = Credentials(decoded.substr(0, colon), decoded.substr(colon + 1));
+  std::optional<Credentials> credentials(
+      std::in_place, decoded.substr(0, colon), decoded.substr(colon + 1));
   Cleanse(&decoded);
-  return true;
+  return credentials;
 }
 
 BasicAuth::BasicAuth(std::map<std::string, std::string> users)
