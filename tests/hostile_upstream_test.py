@@ -25,15 +25,13 @@ import json
 import os
 import re
 import select
-import shutil
-import signal
 import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "support"))
+import tle_testlib as testlib  # noqa: E402
 
 EXPORTER, SIMULATOR = sys.argv[1], sys.argv[2]
 SDKAPPID = 1400000000
@@ -44,26 +42,10 @@ RSS_BOUND_MIB = 64
 # 256 MiB): the build sets TLE_SANITIZED=1 and the bound is then printed, not checked. The release
 # pass checks it.
 SANITIZED = os.environ.get("TLE_SANITIZED") == "1"
-TMP = tempfile.mkdtemp(prefix="tle_hostile_")
-FAILURES = []
+TMP = testlib.TempDir("tle_hostile_")
+check = testlib.Checks()
 PROXY_VARS = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
               "ALL_PROXY", "no_proxy", "NO_PROXY")
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        FAILURES.append(what)
-
-
-def path(name):
-    return os.path.join(TMP, name)
-
-
-def write(name, text):
-    with open(path(name), "w") as f:
-        f.write(text)
-    return path(name)
 
 
 # ---------------------------------------------------------------- the hostile upstream
@@ -86,7 +68,7 @@ class Gone(Exception):
     """The exporter hung up."""
 
 
-class HostileUpstream:
+class HostileUpstream(testlib.LoopbackServer):
     """A raw-socket HTTP/1.1 server whose behaviour is switched by `mode`.
 
     Each request is recorded with its mode, path and the time from the end of the request to
@@ -94,39 +76,16 @@ class HostileUpstream:
     """
 
     def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
         self.mode = "good"
         self.lock = threading.Lock()
         self.records = []
-        self.stopping = False
-        self.threads = [threading.Thread(target=self.accept_loop, daemon=True)]
-        self.threads[0].start()
-
-    def stop(self):
-        self.stopping = True
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
-
-    def accept_loop(self):
-        while not self.stopping:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            t = threading.Thread(target=self.serve, args=(conn,), daemon=True)
-            t.start()
+        super().__init__(backlog=64)
 
     def requests_of(self, mode):
         with self.lock:
             return [r for r in self.records if r["mode"] == mode]
 
-    def serve(self, conn):
+    def handle(self, conn):
         buf = b""
         try:
             while not self.stopping:
@@ -246,58 +205,6 @@ class HostileUpstream:
 
 # ---------------------------------------------------------------- the exporter
 
-class Proc:
-    def __init__(self, name, args, env=None):
-        self.log_path = path(name + ".log")
-        self.log = open(self.log_path, "wb")
-        self.p = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL, env=env)
-
-    def raw(self):
-        with open(self.log_path, "rb") as f:
-            return f.read()
-
-    def text(self):
-        return self.raw().decode("utf-8", "replace")
-
-    def wait_for(self, pattern, timeout=20):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            m = re.search(pattern, self.text())
-            if m:
-                return m
-            if self.p.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise RuntimeError("no %r in %s:\n%s" % (pattern, self.log_path, self.text()[-4000:]))
-
-    def rss_mib(self):
-        try:
-            with open("/proc/%d/status" % self.p.pid) as f:
-                m = re.search(r"VmRSS:\s+(\d+) kB", f.read())
-            return int(m.group(1)) / 1024.0 if m else None
-        except OSError:
-            return None
-
-    def tsan(self):
-        """Whether the binary runs under ThreadSanitizer (the tsan preset)."""
-        try:
-            with open("/proc/%d/maps" % self.p.pid) as f:
-                return "libtsan" in f.read()
-        except OSError:
-            return False
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        self.log.close()
-
-
 def clean_env(**extra):
     env = {k: v for k, v in os.environ.items() if k not in PROXY_VARS}
     env.update(extra)
@@ -305,56 +212,33 @@ def clean_env(**extra):
 
 
 def exporter(name, endpoint, extra="", env=None):
-    key = write("secret.key", SECRET + "\n")
-    config = write(name + ".yml", (
+    key = TMP.write("secret.key", SECRET + "\n")
+    config = TMP.write(name + ".yml", (
         "defaults:\n  interval: 1s\n  request_timeout: %gs\n  max_retries: 0\n"
         "apps:\n  - sdkappid: %d\n    endpoint: %s\n    identifier: administrator\n"
         "    secret_key_file: %s\n%s") % (REQUEST_TIMEOUT, SDKAPPID, endpoint, key, extra))
-    exp = Proc(name, [EXPORTER, "--config.file=" + config, "--web.listen-address=127.0.0.1:0",
-                      "--log.format=json"], env=env or clean_env())
-    m = exp.wait_for(r'"msg":"listening".*?"address":"127\.0\.0\.1:(\d+)"')
-    return exp, int(m.group(1))
+    return testlib.start_exporter(EXPORTER, ["--config.file=" + config, "--log.format=json"],
+                                  TMP.path(name + ".log"), env=env or clean_env())
 
 
-def scrape(port):
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10) as r:
-        return r.read().decode("utf-8")
+def scrape_text(exp):
+    return testlib.http_get(exp.base + "/metrics", timeout=10)[1]
 
 
-def samples(text):
-    out = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        name, _, value = line.rpartition(" ")
-        try:
-            out[name] = float(value)
-        except ValueError:
-            pass
-    return out
+def scrape(exp):
+    return testlib.parse_exposition(scrape_text(exp))
 
 
-def value(s, name, **labels):
-    """Sum of the samples of `name` whose labels include `labels`."""
-    total = 0.0
-    for key, v in s.items():
-        base = key.split("{", 1)[0]
-        if base != name:
-            continue
-        if all('%s="%s"' % (k, val) in key for k, val in labels.items()):
-            total += v
-    return total
+value = testlib.total  # the sum of the samples of a name whose labels include the given ones
 
 
-def wait_until(port, pred, timeout):
-    deadline = time.time() + timeout
-    s = {}
-    while time.time() < deadline:
-        s = samples(scrape(port))
-        if pred(s):
-            return s
-        time.sleep(0.1)
-    return None
+def wait_scrape(exp, pred, timeout):
+    """The first scrape for which pred(samples) holds, None after `timeout` seconds."""
+    try:
+        return testlib.wait_until("a scrape", lambda: (lambda s: s if pred(s) else None)(
+            scrape(exp)), timeout, interval=0.1)
+    except TimeoutError:
+        return None
 
 
 class RssWatch:
@@ -401,25 +285,25 @@ CASES = [
 ]
 
 
-def run_case(upstream, exp, port, rss, baseline, mode, what, code, reason):
-    before = samples(scrape(port))
+def run_case(upstream, exp, rss, baseline, mode, what, code, reason):
+    before = scrape(exp)
     rss.reset()
     upstream.mode = mode
     started = time.time()
     if code is None:  # the 1 MB RoomId: the walk succeeds without that room
-        s = wait_until(port, lambda s: value(s, "tencent_live_rooms_rejected_total",
+        s = wait_scrape(exp, lambda s: value(s, "tencent_live_rooms_rejected_total",
                                              reason="bad_field") >
                        value(before, "tencent_live_rooms_rejected_total", reason="bad_field"),
                        timeout=15)
         check(s is not None, "%s: the room is rejected as bad_field" % what)
         if s is not None:
-            s = wait_until(port, lambda s: value(s, "tencent_live_rooms") == 1, timeout=10)
+            s = wait_scrape(exp, lambda s: value(s, "tencent_live_rooms") == 1, timeout=10)
             check(s is not None, "%s: the walk completes with the other room" % what)
-        text = scrape(port)
+        text = scrape_text(exp)
         check(len(text) < 200000 and "x" * 1000 not in text,
               "%s: /metrics stays small (%d bytes) and holds no part of it" % (what, len(text)))
     else:
-        s = wait_until(port, lambda s: (
+        s = wait_scrape(exp, lambda s: (
             value(s, "tencent_live_api_errors_total", code=code) >
             value(before, "tencent_live_api_errors_total", code=code) and
             value(s, "tencent_live_walk_failures_total", reason=reason) >
@@ -432,14 +316,14 @@ def run_case(upstream, exp, port, rss, baseline, mode, what, code, reason):
     # The upstream behaves again: the next walk completes.
     upstream.mode = "good"
     switched = time.time()
-    after = samples(scrape(port))
-    recovered = wait_until(port, lambda s: (
+    after = scrape(exp)
+    recovered = wait_scrape(exp, lambda s: (
         value(s, "tencent_live_last_success_timestamp_seconds") > switched and
         value(s, "tencent_live_up") == 1), timeout=REQUEST_TIMEOUT + 8)
     recovery = time.time() - switched
     check(recovered is not None, "%s: the next walk works once the upstream behaves (%.2f s)"
           % (what, recovery))
-    check(exp.p.poll() is None, "%s: the exporter is alive" % what)
+    check(exp.alive(), "%s: the exporter is alive" % what)
 
     records = [r for r in upstream.requests_of(mode) if r["end"] is not None]
     durations = [r["end"] - r["start"] for r in records]
@@ -454,7 +338,7 @@ def run_case(upstream, exp, port, rss, baseline, mode, what, code, reason):
     mean = total / count if count else float("nan")
     # Under ASan (TLE_SANITIZED) its quarantine, under TSan its allocator, keeps what the
     # exporter frees (malloc_trim does not reach it): the bound measures the sanitizer there.
-    check(SANITIZED or exp.tsan() or peak <= baseline + RSS_BOUND_MIB,
+    check(SANITIZED or exp.under_tsan() or peak <= baseline + RSS_BOUND_MIB,
           "%s: RSS peak %.1f MiB within %.1f + %d MiB" % (what, peak, baseline, RSS_BOUND_MIB))
     print("TIMING %-44s server-seen longest %6.3f s, exporter mean %6.3f s over %d, "
           "RSS peak %5.1f MiB, recovery %.2f s" % (what, longest, mean, int(count), peak,
@@ -466,18 +350,22 @@ def run_case(upstream, exp, port, rss, baseline, mode, what, code, reason):
 
 def test_hostile_upstream():
     upstream = HostileUpstream()
-    exp, port = exporter("hostile", "http://127.0.0.1:%d" % upstream.port)
+    exp = exporter("hostile", "http://127.0.0.1:%d" % upstream.port)
     rss = RssWatch(exp)
     try:
-        s = wait_until(port, lambda s: value(s, "tencent_live_up") == 1, timeout=20)
+        s = wait_scrape(exp, lambda s: value(s, "tencent_live_up") == 1, timeout=20)
         check(s is not None, "the first walk against the well-behaved upstream completes")
-        time.sleep(0.5)
+        # The baseline is taken once the next walk is done too, so the first one has settled.
+        first = value(s or [], "tencent_live_last_success_timestamp_seconds")
+        s = wait_scrape(exp, lambda s: value(
+            s, "tencent_live_last_success_timestamp_seconds") > first, timeout=10)
+        check(s is not None, "the second walk against the well-behaved upstream completes")
         baseline = exp.rss_mib() or 0.0
-        print("baseline RSS after the first walk: %.1f MiB" % baseline, flush=True)
+        print("baseline RSS after the first walks: %.1f MiB" % baseline, flush=True)
         for mode, what, code, reason in CASES:
-            run_case(upstream, exp, port, rss, baseline, mode, what, code, reason)
+            run_case(upstream, exp, rss, baseline, mode, what, code, reason)
 
-        log = exp.raw()
+        log = exp.log_bytes()
         bad = []
         for line in log.splitlines():
             try:
@@ -501,35 +389,14 @@ def test_hostile_upstream():
 
 # ---------------------------------------------------------------- proxies
 
-class ConnectProxy:
+class ConnectProxy(testlib.LoopbackServer):
     """A CONNECT-only proxy: records each target and relays bytes both ways."""
 
     def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
         self.targets = []
-        self.stopping = False
-        threading.Thread(target=self.accept_loop, daemon=True).start()
+        super().__init__(backlog=16)
 
-    def stop(self):
-        self.stopping = True
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.sock.close()
-
-    def accept_loop(self):
-        while not self.stopping:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.tunnel, args=(conn,), daemon=True).start()
-
-    def tunnel(self, conn):
+    def handle(self, conn):
         upstream = None
         try:
             buf = b""
@@ -563,34 +430,25 @@ class ConnectProxy:
                 upstream.close()
 
 
-def sh(cmd):
-    subprocess.run(cmd, shell=True, cwd=TMP, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
 def test_https_proxy():
-    sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt "
-       "-days 2 -subj /CN=tle-hostile-ca")
     # An IP-address certificate only: the endpoint is https://127.0.0.1:PORT.
-    sh("printf 'subjectAltName=IP:127.0.0.1\\n' > server.ext")
-    sh("openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr "
-       "-subj /CN=127.0.0.1")
-    sh("openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
-       "-out server.crt -days 2 -extfile server.ext")
-    sim = Proc("sim", [SIMULATOR, "--port=0", "--sdkappid=%d" % SDKAPPID,
-                       "--secret-key=" + SECRET, "--tls-cert=" + path("server.crt"),
-                       "--tls-key=" + path("server.key")])
+    testlib.make_pki(TMP.root, "tle-hostile-ca", san="IP:127.0.0.1", cn="127.0.0.1")
+    sim = testlib.start_simulator(SIMULATOR, [
+        "--sdkappid=%d" % SDKAPPID, "--secret-key=" + SECRET,
+        "--tls-cert=" + TMP.path("server.crt"), "--tls-key=" + TMP.path("server.key")],
+        TMP.path("sim.log"))
     proxy = ConnectProxy()
     procs = [sim]
     try:
-        sport = int(sim.wait_for(r"listening on https://127\.0\.0\.1:(\d+)").group(1))
+        check(sim.scheme == "https", "the simulator serves https")
+        sport = sim.port
         endpoint = "https://127.0.0.1:%d" % sport
-        ca = "    ca_file: %s\n" % path("ca.crt")
+        ca = "    ca_file: %s\n" % TMP.path("ca.crt")
         proxy_url = "http://127.0.0.1:%d" % proxy.port
 
-        exp, port = exporter("via_proxy", endpoint, ca, env=clean_env(HTTPS_PROXY=proxy_url))
+        exp = exporter("via_proxy", endpoint, ca, env=clean_env(HTTPS_PROXY=proxy_url))
         procs.append(exp)
-        s = wait_until(port, lambda s: value(s, "tencent_live_up") == 1, timeout=20)
+        s = wait_scrape(exp, lambda s: value(s, "tencent_live_up") == 1, timeout=20)
         check(s is not None, "HTTPS_PROXY: a walk of an https://127.0.0.1 endpoint completes "
               "(IP-address certificate, private CA)")
         check("127.0.0.1:%d" % sport in proxy.targets,
@@ -599,22 +457,22 @@ def test_https_proxy():
         exp.stop()
 
         seen = len(proxy.targets)
-        exp, port = exporter("no_proxy", endpoint, ca,
+        exp = exporter("no_proxy", endpoint, ca,
                              env=clean_env(HTTPS_PROXY=proxy_url, NO_PROXY="127.0.0.1"))
         procs.append(exp)
-        s = wait_until(port, lambda s: value(s, "tencent_live_up") == 1, timeout=20)
+        s = wait_scrape(exp, lambda s: value(s, "tencent_live_up") == 1, timeout=20)
         check(s is not None, "NO_PROXY=127.0.0.1: the walk completes")
         check(len(proxy.targets) == seen, "NO_PROXY=127.0.0.1: the proxy is bypassed")
         exp.stop()
 
         # The proxy refuses: a network error that names the proxy's answer.
         proxy.stop()
-        exp, port = exporter("proxy_gone", endpoint, ca, env=clean_env(HTTPS_PROXY=proxy_url))
+        exp = exporter("proxy_gone", endpoint, ca, env=clean_env(HTTPS_PROXY=proxy_url))
         procs.append(exp)
-        s = wait_until(port, lambda s: value(s, "tencent_live_api_errors_total",
+        s = wait_scrape(exp, lambda s: value(s, "tencent_live_api_errors_total",
                                              code="network") > 0, timeout=20)
         check(s is not None, "HTTPS_PROXY not listening: counted as code=network")
-        check(re.search(r"127\.0\.0\.1 port %d" % proxy.port, exp.text()) is not None,
+        check(re.search(r"127\.0\.0\.1 port %d" % proxy.port, exp.log_text()) is not None,
               "HTTPS_PROXY not listening: the log names the proxy's host and port")
     finally:
         for p in procs:
@@ -623,21 +481,14 @@ def test_https_proxy():
 
 
 def main():
+    crashed = True
     try:
         test_hostile_upstream()
         test_https_proxy()
+        crashed = False
     finally:
-        if FAILURES:
-            print("logs kept in %s" % TMP)
-        else:
-            shutil.rmtree(TMP, ignore_errors=True)
-    if FAILURES:
-        print("%d check(s) failed:" % len(FAILURES))
-        for f in FAILURES:
-            print("  " + f)
-        return 1
-    print("all checks passed")
-    return 0
+        status = check.summary(TMP, crashed)
+    return status
 
 
 if __name__ == "__main__":

@@ -22,118 +22,41 @@ import base64
 import http.client
 import os
 import random
-import re
 import resource
 import selectors
-import shutil
-import signal
 import socket
 import ssl
 import string
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import warnings
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    import crypt  # deprecated in 3.11 but present: libxcrypt's bcrypt
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import tle_testlib as testlib  # noqa: E402
 
 EXPORTER = sys.argv[1]
 RSS_BOUND_MIB = 64
 SCRAPE_DEADLINE = 2.0
-TMP = tempfile.mkdtemp(prefix="tle_attack_")
+TMP = testlib.TempDir("tle_attack_")
 PROCS = []
-FAILURES = []
+check = testlib.Checks()
 FIGURES = []
 PASSWORD = "scrape-pa55word"
 
 
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        FAILURES.append(what)
-    return cond
+class Exporter(testlib.Exporter):
+    """One exporter process with --demo on 127.0.0.1:0, listening."""
 
-
-def path(name):
-    return os.path.join(TMP, name)
-
-
-def sh(cmd):
-    subprocess.run(cmd, shell=True, cwd=TMP, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def make_pki():
-    sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt "
-       "-days 2 -subj /CN=tle-attack-ca")
-    sh("printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > server.ext")
-    sh("openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr "
-       "-subj /CN=localhost")
-    sh("openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key "
-       "-CAcreateserial -out server.crt -days 2 -extfile server.ext")
-    sh("openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr "
-       "-subj /CN=tle-attack-client")
-    sh("openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key "
-       "-CAcreateserial -out client.crt -days 2")
-
-
-class Exporter:
-    """One exporter process with --demo on 127.0.0.1:0."""
-
-    def __init__(self, name, *flags, port=0, wait=True):
-        self.name = name
-        self.log_path = path(name + ".log")
-        self.log = open(self.log_path, "w")
-        self.p = subprocess.Popen(
-            [EXPORTER, "--demo", "--web.listen-address=127.0.0.1:%d" % port, *flags],
-            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    def __init__(self, name, *flags):
+        super().__init__(EXPORTER, ["--demo", *flags], TMP.path(name + ".log"))
         PROCS.append(self)
-        self.port = None
-        if wait:
-            m = self.wait_for(r"msg=listening address=127\.0\.0\.1:(\d+)")
-            self.port = int(m.group(1))
+        self.wait_listening()
 
-    def text(self):
-        with open(self.log_path, errors="replace") as f:
-            return f.read()
-
-    def wait_for(self, pattern, timeout=20):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            m = re.search(pattern, self.text())
-            if m:
-                return m
-            if self.p.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise RuntimeError("no %r in %s:\n%s" % (pattern, self.log_path, self.text()))
-
-    def alive(self):
-        return self.p.poll() is None
-
-    def rss_mib(self):
-        try:
-            with open("/proc/%d/status" % self.p.pid) as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        return int(line.split()[1]) / 1024.0
-        except OSError:
-            pass
-        return float("nan")
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        self.log.close()
+    def rss(self):
+        """rss_mib(), NaN once the process is gone (so max() keeps the peak seen)."""
+        rss = self.rss_mib()
+        return float("nan") if rss is None else rss
 
 
 class Scraper:
@@ -178,7 +101,7 @@ def under_attack(name, exporter, scraper, attack, baseline, after_checks=None):
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    scrapes, worst, peak = 0, 0.0, exporter.rss_mib()
+    scrapes, worst, peak = 0, 0.0, exporter.rss()
     failed = []
     time.sleep(0.1)  # let the attack get going
     while thread.is_alive():
@@ -187,11 +110,11 @@ def under_attack(name, exporter, scraper, attack, baseline, after_checks=None):
         worst = max(worst, took)
         if not ok or took > SCRAPE_DEADLINE:
             failed.append("%.2fs%s" % (took, "" if ok else " (failed)"))
-        peak = max(peak, exporter.rss_mib())
+        peak = max(peak, exporter.rss())
         time.sleep(0.25)
     thread.join()
     ok_after, took_after = scraper.once()
-    peak = max(peak, exporter.rss_mib())
+    peak = max(peak, exporter.rss())
     check(not errors, "%s: the attack ran (%s)" % (name, "; ".join(errors) or "no error"))
     check(exporter.alive(), "%s: the exporter is alive" % name)
     check(scrapes >= 1 and not failed,
@@ -210,15 +133,11 @@ def under_attack(name, exporter, scraper, attack, baseline, after_checks=None):
 
 def baseline_of(exporter, scraper):
     """RSS once the first walk is served and a few scrapes were made."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        ready, _ = scraper.once("/-/ready")
-        if ready:
-            break
-        time.sleep(0.1)
+    testlib.wait_until("/-/ready", lambda: scraper.once("/-/ready")[0], 30, interval=0.1,
+                       alive=exporter.check_alive)
     for _ in range(5):
         scraper.once()
-    return exporter.rss_mib()
+    return exporter.rss()
 
 
 def connect(port):
@@ -269,11 +188,7 @@ def flood(port, head, filler, max_bytes, connections=20, seconds=3):
         while time.monotonic() < deadline:
             one_connection()
 
-    threads = [threading.Thread(target=attacker, daemon=True) for _ in range(connections)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    testlib.run_in_threads([attacker] * connections)
     return stats
 
 
@@ -330,11 +245,7 @@ def attack_ranges(exp, scraper, baseline):
             with lock:
                 answers.append(a)
 
-        threads = [threading.Thread(target=one) for _ in range(40)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        testlib.run_in_threads([one] * 40)
         return {"answers": answers}
 
     def checks(r):
@@ -392,6 +303,22 @@ def attack_parsing(exp, scraper, baseline):
                  baseline, flood_checks("huge Content-Length body"))
 
 
+def closed_by_server(sel, timeout=0.2):
+    """The sockets of selector `sel` that the server closed (or reset) within `timeout`, taken
+    out of `sel`; what the others sent is read and dropped."""
+    closed = []
+    for key, _ in sel.select(timeout=timeout):
+        s = key.fileobj
+        try:
+            data = s.recv(4096)
+        except OSError:
+            data = b""
+        if not data:
+            sel.unregister(s)
+            closed.append(s)
+    return closed
+
+
 def attack_slowloris(exp, scraper, baseline, connections=200, seconds=14, every=3.0):
     def attack():
         sel = selectors.DefaultSelector()
@@ -421,18 +348,11 @@ def attack_slowloris(exp, scraper, baseline, connections=200, seconds=14, every=
                         pass
                     st["n"] += 1
                     st["next"] = now + every
-            for key, _ in sel.select(timeout=0.2):
-                s = key.fileobj
-                try:
-                    data = s.recv(4096)
-                except OSError:
-                    data = b""
-                if not data:
-                    closed_at.append(time.monotonic() - conns[s]["start"])
-                    sel.unregister(s)
-                    s.close()
-                    del conns[s]
-                    open_one()  # the attacker comes back at once
+            for s in closed_by_server(sel):
+                closed_at.append(time.monotonic() - conns[s]["start"])
+                s.close()
+                del conns[s]
+                open_one()  # the attacker comes back at once
         for s in list(conns):
             s.close()
         return {"closed_at": closed_at, "opened": opened[0]}
@@ -464,19 +384,12 @@ def attack_idle(exp, scraper, baseline, connections=1000, seconds=8):
             open_one()
         end = time.monotonic() + seconds
         while time.monotonic() < end:
-            for key, _ in sel.select(timeout=0.2):
-                s = key.fileobj
-                try:
-                    data = s.recv(4096)
-                except OSError:
-                    data = b""
-                if not data:
-                    sel.unregister(s)
-                    s.close()
-                    conns.discard(s)
-                    reopened[0] += 1
-                    if len(conns) < connections:
-                        open_one()
+            for s in closed_by_server(sel):
+                s.close()
+                conns.discard(s)
+                reopened[0] += 1
+                if len(conns) < connections:
+                    open_one()
         held = len(conns)
         for s in conns:
             s.close()
@@ -575,11 +488,7 @@ def attack_bcrypt(exp, scraper, baseline, threads=32, seconds=8):
                 with lock:
                     counts[status] = counts.get(status, 0) + 1
 
-        ts = [threading.Thread(target=one, args=(n,), daemon=True) for n in range(threads)]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join()
+        testlib.run_in_threads([lambda n=n: one(n) for n in range(threads)])
         return {"counts": counts}
 
     def checks(r):
@@ -592,13 +501,17 @@ def attack_bcrypt(exp, scraper, baseline, threads=32, seconds=8):
 
 
 def test_smuggled_reload(exp):
-    before = exp.text().count("config applied")
+    def applied():
+        return exp.log_text().count("config applied")
+
+    before = applied()
     smuggled = b"POST /-/reload HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"
     answer = raw_get(exp.port, b"GET /-/healthy HTTP/1.1\r\nHost: a\r\n"
                                b"Content-Length: %d\r\n\r\n" % len(smuggled) + smuggled +
                      b"GET /-/healthy HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
-    time.sleep(0.5)
-    after = exp.text().count("config applied")
+    # What did not happen is given half a second to show.
+    testlib.holds_for(lambda: applied() == before, 0.5)
+    after = applied()
     check(answer.count(b"HTTP/1.1 ") == 2 and answer.count(b"HTTP/1.1 200") == 2 and
           b"Reloaded" not in answer,
           "GET with a POST /-/reload in its body, then a GET: two answers, both 200 "
@@ -611,10 +524,11 @@ def test_smuggled_reload(exp):
     took = time.monotonic() - start
     check(reload_answer.startswith(b"HTTP/1.1 200") and took < 1.0,
           "POST /-/reload without a body: 200 in %.3f s" % took)
-    deadline = time.monotonic() + 5
-    while exp.text().count("config applied") < before + 1 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    check(exp.text().count("config applied") == before + 1,
+    try:
+        testlib.wait_until("the reload", lambda: applied() >= before + 1, 5, interval=0.05)
+    except TimeoutError:
+        pass
+    check(applied() == before + 1,
           "POST /-/reload without a body: the config was reloaded")
 
 
@@ -658,7 +572,7 @@ def main():
     started = time.monotonic()
     try:
         raise_fd_limit(1400)
-        make_pki()
+        testlib.make_pki(TMP.root, "tle-attack-ca", client="tle-attack-client")
         exp = Exporter("plain")
         scraper = Scraper(exp)
         base = baseline_of(exp, scraper)
@@ -671,22 +585,21 @@ def main():
         test_port_in_use(exp)
         test_telemetry_path()
 
-        hashed = crypt.crypt(PASSWORD, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << 10))
-        with open(path("auth.yml"), "w") as f:
-            f.write("basic_auth_users:\n  prometheus: '%s'\n" % hashed)
-        auth_exp = Exporter("auth", "--web.config.file=" + path("auth.yml"))
+        hashed = testlib.bcrypt_hash(PASSWORD, rounds=1 << 10)
+        auth = TMP.write("auth.yml", "basic_auth_users:\n  prometheus: '%s'\n" % hashed)
+        auth_exp = Exporter("auth", "--web.config.file=" + auth)
         auth_scraper = Scraper(auth_exp, auth="prometheus:" + PASSWORD)
         base = baseline_of(auth_exp, auth_scraper)  # the first one is cached from here on
         print("-- basic-auth exporter (bcrypt cost 10), baseline RSS %.1f MiB" % base, flush=True)
         attack_bcrypt(auth_exp, auth_scraper, base)
         auth_exp.stop()
 
-        with open(path("mtls.yml"), "w") as f:
-            f.write("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
-                    "  client_ca_file: ca.crt\n  client_auth_type: RequireAndVerifyClientCert\n")
-        mtls_exp = Exporter("mtls", "--web.config.file=" + path("mtls.yml"))
-        ctx = ssl.create_default_context(cafile=path("ca.crt"))
-        ctx.load_cert_chain(path("client.crt"), path("client.key"))
+        mtls = TMP.write("mtls.yml", (
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+            "  client_ca_file: ca.crt\n  client_auth_type: RequireAndVerifyClientCert\n"))
+        mtls_exp = Exporter("mtls", "--web.config.file=" + mtls)
+        ctx = ssl.create_default_context(cafile=TMP.path("ca.crt"))
+        ctx.load_cert_chain(TMP.path("client.crt"), TMP.path("client.key"))
         mtls_scraper = Scraper(mtls_exp, tls=ctx)
         base = baseline_of(mtls_exp, mtls_scraper)
         print("-- mTLS exporter, baseline RSS %.1f MiB" % base, flush=True)
@@ -701,12 +614,9 @@ def main():
     print("|---|---:|---:|---:|---:|")
     for name, baseline, peak, scrapes, worst in FIGURES:
         print("| %s | %.1f | %.1f | %d | %.3f |" % (name, baseline, peak, scrapes, worst))
-    print("\nweb_attack: %d checks failed, %.0f s" % (len(FAILURES), time.monotonic() - started))
-    if FAILURES:
-        print("logs kept in", TMP)
-    else:
-        shutil.rmtree(TMP, ignore_errors=True)
-    return 1 if FAILURES else 0
+    print("\nweb_attack: %d checks failed, %.0f s"
+          % (len(check.failures), time.monotonic() - started))
+    return check.summary(TMP)
 
 
 if __name__ == "__main__":

@@ -3,27 +3,41 @@
 - parse_exposition(): the Prometheus text format as [(name, {label: value}, value)], strict (an
   unparsable line raises ValueError), with label escapes undone; values()/one()/total()/by_label()
   pick samples out of it.
-- free_port(), http_get(), http_post(): loopback plumbing.
-- wait_until(): poll a condition with a deadline (never a bare sleep).
-- start_exporter(): the exporter binary on 127.0.0.1:0, its log in a file, its port read back
-  from the "listening" log line.
+  value_or_none() is the one value of a series that may be absent.
+- free_port(), http_get(), http_post(), fetch(): loopback plumbing; LoopbackServer: a raw TCP
+  server on 127.0.0.1:0 that hands each connection to a thread.
+- wait_until(): poll a condition with a deadline (never a bare sleep); holds_for(): a claim
+  that something does not happen, polled for a grace period.
+- run_in_threads(): callables on threads, joined.
+- Process, Exporter, Simulator (start_exporter(), start_simulator()): a binary as a child
+  process, its log in a file, its port read back from the "listening" log line.
+- TempDir: a scratch folder; Checks: the "ok/FAIL" list the long end-to-end scripts report; make_pki(), bcrypt_hash(): the
+  certificates and password hashes they serve with.
 
 Standard library only, so every test can import it with
     sys.path.insert(0, <repo>/tests/support); import tle_testlib
 """
 import os
 import re
+import shutil
+import signal
 import socket
 import subprocess
+import tempfile
+import threading
 import time
+import urllib.error
 import urllib.request
+import warnings
 
 _SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)(?: -?\d+)?$')
 _LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*,?')
 _ESCAPE = re.compile(r'\\(.)')
 # The "listening" line, logfmt or JSON (not any address=, which a flag echo could be).
 _LISTENING = re.compile(r'(?:msg=listening address=|"msg":"listening","address":")'
-                        r'127\.0\.0\.1:(\d+)')
+                        r'127\.0\.0\.1:(?P<port>\d+)')
+# The simulator's start-up line.
+_SIMULATOR_LISTENING = re.compile(r"listening on (?P<scheme>https?)://127\.0\.0\.1:(?P<port>\d+)")
 
 
 def unescape(value):
@@ -66,8 +80,18 @@ def one(samples, name, **want):
     return found[0][1]
 
 
-def total(samples, name):
-    return sum(v for n, _, v in samples if n == name)
+def value_or_none(samples, name, **want):
+    """The value of the one sample of `name` matching `want`, None when there is none;
+    ValueError when there are several."""
+    found = values(samples, name, **want)
+    if len(found) > 1:
+        raise ValueError("expected at most one %s%r, found %r" % (name, want, found))
+    return found[0][1] if found else None
+
+
+def total(samples, name, **want):
+    """The sum of the samples of `name` whose labels include `want` (0 when there are none)."""
+    return sum(v for _, v in values(samples, name, **want))
 
 
 def by_label(samples, name, label):
@@ -93,6 +117,60 @@ def http_post(url, timeout=5):
         return resp.status, resp.read().decode("utf-8", "replace")
 
 
+def fetch(url, timeout=10, context=None, headers=None, method="GET"):
+    """(status, body text, headers dict) of a request; an HTTP error status is an answer too,
+    a failure to connect raises OSError (urllib.error.URLError)."""
+    req = urllib.request.Request(url, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout, context=context) as r:
+            return r.status, r.read().decode("utf-8", "replace"), dict(r.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode("utf-8", "replace"), dict(e.headers)
+
+
+class LoopbackServer:
+    """A TCP server on 127.0.0.1:0 that runs handle(conn) on a daemon thread per connection.
+
+    Subclasses define handle(); `port` is known once constructed; stop() closes the listening
+    socket and sets `stopping` for the handlers to see."""
+
+    def __init__(self, backlog=64):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(backlog)
+        self.port = self.sock.getsockname()[1]
+        self.stopping = False
+        threading.Thread(target=self._accept_loop, daemon=True).start()
+
+    def handle(self, conn):
+        raise NotImplementedError
+
+    def stop(self):
+        self.stopping = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+
+    def _accept_loop(self):
+        while not self.stopping:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.handle, args=(conn,), daemon=True).start()
+
+
+def run_in_threads(targets):
+    """Runs each callable of `targets` on its own daemon thread and waits for all of them."""
+    threads = [threading.Thread(target=t, daemon=True) for t in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def wait_until(what, predicate, timeout, interval=0.2, alive=None, errors=()):
     """Polls predicate() until it returns something truthy and returns that.
 
@@ -116,46 +194,92 @@ def wait_until(what, predicate, timeout, interval=0.2, alive=None, errors=()):
         time.sleep(interval)
 
 
-class Exporter:
-    """The exporter binary as a child process on 127.0.0.1:0, its output in `log_path`.
+def holds_for(predicate, seconds, interval=0.05):
+    """Whether predicate() stays truthy for `seconds` (False as soon as it is not): the grace
+    period of a claim that something does not happen."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not predicate():
+            return False
+        time.sleep(interval)
+    return bool(predicate())
 
-    start() returns once the exporter has logged its listening address; `base` is then
-    "http://127.0.0.1:PORT"."""
+
+class Process:
+    """A binary as a child process, stdout and stderr in `log_path`, readable at any time.
+
+    A subclass names the flag that picks its port, the flag that picks port 0 when `args` do
+    not, and the log line that says where it listens: wait_listening() then waits for that line
+    and sets `scheme`, `port` and `base` ("http://127.0.0.1:PORT"). stop() sends SIGTERM, then
+    SIGKILL after `timeout` seconds."""
+
+    what = "process"
+    listen_flag = listen_default = listening = None
 
     def __init__(self, binary, args, log_path, env=None):
-        self.log_path = log_path
-        self._log = open(log_path, "w")
         argv = [binary] + list(args)
-        if not any(a.startswith("--web.listen-address") for a in args):
-            argv.append("--web.listen-address=127.0.0.1:0")
+        if self.listen_flag and not any(a.startswith(self.listen_flag) for a in args):
+            argv.append(self.listen_default)
+        self.log_path = log_path
+        self._log = open(log_path, "wb")
         self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, env=env)
-        self.base = None
+        self.scheme = self.port = self.base = None
+
+    def wait_listening(self, timeout=20):
+        m = self.wait_log(self.listening, timeout).groupdict()
+        self.scheme, self.port = m.get("scheme") or "http", int(m["port"])
+        self.base = "%s://127.0.0.1:%d" % (self.scheme, self.port)
+        return self.base
+
+    def log_bytes(self):
+        with open(self.log_path, "rb") as f:
+            return f.read()
 
     def log_text(self):
-        with open(self.log_path, errors="replace") as f:
-            return f.read()
+        return self.log_bytes().decode("utf-8", "replace")
+
+    def alive(self):
+        return self.proc.poll() is None
 
     def check_alive(self):
         if self.proc.poll() is not None:
-            raise RuntimeError("exporter exited with %s:\n%s"
-                               % (self.proc.returncode, self.log_text()[-4000:]))
+            raise RuntimeError("%s exited with %s:\n%s"
+                               % (self.what, self.proc.returncode, self.log_text()[-4000:]))
 
-    def wait_listening(self, timeout=20):
-        def port():
-            m = _LISTENING.search(self.log_text())
-            return m and m.group(1)
+    def wait_log(self, pattern, timeout=20):
+        """The first match of `pattern` in the log, waiting for it; RuntimeError (with the log's
+        tail) when the process exits or `timeout` passes first."""
+        def found():
+            m = re.search(pattern, self.log_text())
+            if not m:
+                self.check_alive()
+            return m
         try:
-            found = wait_until("the exporter's listening address", port, timeout,
-                               interval=0.05, alive=self.check_alive)
+            return wait_until("%r in %s" % (getattr(pattern, "pattern", pattern), self.log_path),
+                              found, timeout, interval=0.05)
         except TimeoutError as e:
             raise RuntimeError("%s; log:\n%s" % (e, self.log_text()[-4000:])) from None
-        self.base = "http://127.0.0.1:%s" % found
-        return self.base
 
-    def scrape(self, path="/metrics", timeout=5):
-        """parse_exposition() of one scrape."""
-        return parse_exposition(http_get(self.base + path, timeout=timeout)[1])
+    def rss_mib(self):
+        """VmRSS in MiB, None once the process is gone."""
+        try:
+            with open("/proc/%d/status" % self.proc.pid) as f:
+                m = re.search(r"VmRSS:\s+(\d+) kB", f.read())
+            return int(m.group(1)) / 1024.0 if m else None
+        except OSError:
+            return None
+
+    def under_tsan(self):
+        """Whether the binary runs under ThreadSanitizer (the tsan preset)."""
+        try:
+            with open("/proc/%d/maps" % self.proc.pid) as f:
+                return "libtsan" in f.read()
+        except OSError:
+            return False
+
+    def signal(self, signum=signal.SIGTERM):
+        self.proc.send_signal(signum)
 
     def stop(self, timeout=10):
         if self.proc.poll() is None:
@@ -168,15 +292,120 @@ class Exporter:
         self._log.close()
 
 
+class Exporter(Process):
+    """The exporter binary on 127.0.0.1:0 unless `args` name a listen address (see Process)."""
+
+    what = "exporter"
+    listen_flag, listen_default = "--web.listen-address", "--web.listen-address=127.0.0.1:0"
+    listening = _LISTENING
+
+    def scrape(self, path="/metrics", timeout=5):
+        """parse_exposition() of one scrape."""
+        return parse_exposition(http_get(self.base + path, timeout=timeout)[1])
+
+
+class Simulator(Process):
+    """The simulator binary on 127.0.0.1:0 unless `args` name a port (see Process); `scheme` is
+    https when it serves TLS."""
+
+    what = "simulator"
+    listen_flag, listen_default = "--port", "--port=0"
+    listening = _SIMULATOR_LISTENING
+
+
+def _started(process, timeout):
+    try:
+        process.wait_listening(timeout)
+    except BaseException:
+        process.stop()
+        raise
+    return process
+
+
 def start_exporter(binary, args, log_path, env=None, timeout=20):
     """An Exporter that is listening (see Exporter)."""
-    exporter = Exporter(binary, args, log_path, env=env)
-    try:
-        exporter.wait_listening(timeout)
-    except BaseException:
-        exporter.stop()
-        raise
-    return exporter
+    return _started(Exporter(binary, args, log_path, env=env), timeout)
+
+
+def start_simulator(binary, args, log_path, env=None, timeout=20):
+    """A Simulator that is listening (see Simulator)."""
+    return _started(Simulator(binary, args, log_path, env=env), timeout)
+
+
+class TempDir:
+    """A scratch folder for one test script's configs, certificates and logs."""
+
+    def __init__(self, prefix):
+        self.root = tempfile.mkdtemp(prefix=prefix)
+
+    def path(self, name):
+        return os.path.join(self.root, name)
+
+    def write(self, name, text):
+        """Writes `text` to `name` in the folder; returns its path."""
+        with open(self.path(name), "w") as f:
+            f.write(text)
+        return self.path(name)
+
+    def remove(self):
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class Checks:
+    """The checks of a long end-to-end script: each prints "ok   what" or "FAIL what", and the
+    failures are kept for the summary and the exit status."""
+
+    def __init__(self):
+        self.passed, self.failures = [], []
+
+    def __call__(self, cond, what):
+        print(("ok   " if cond else "FAIL ") + what, flush=True)
+        (self.passed if cond else self.failures).append(what)
+        return cond
+
+    def summary(self, tmp, crashed=False):
+        """Prints the failures (and where the logs were kept) or removes `tmp` (a TempDir) when
+        all passed; returns the exit status. `crashed`: the script raised, so keep the logs."""
+        if self.failures or crashed:
+            print("logs kept in %s" % tmp.root)
+        else:
+            tmp.remove()
+        if self.failures:
+            print("%d check(s) failed, %d passed:" % (len(self.failures), len(self.passed)))
+            for f in self.failures:
+                print("  " + f)
+            return 1
+        print("all %d checks passed" % len(self.passed))
+        return 0
+
+
+def make_pki(directory, ca_name, san="DNS:localhost,IP:127.0.0.1", cn="localhost",
+             client=None):
+    """With the openssl command, in `directory`: ca.crt/ca.key (a private CA named `ca_name`),
+    server.crt/server.key for `san`, and client.crt/client.key (CN `client`) when asked."""
+    def sh(cmd):
+        subprocess.run(cmd, shell=True, cwd=directory, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt "
+       "-days 2 -subj /CN=" + ca_name)
+    sh("printf 'subjectAltName=%s\\n' > server.ext" % san)
+    sh("openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=" + cn)
+    sh("openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key "
+       "-CAcreateserial -out server.crt -days 2 -extfile server.ext")
+    if client:
+        sh("openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr "
+           "-subj /CN=" + client)
+        sh("openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key "
+           "-CAcreateserial -out client.crt -days 2")
+
+
+def bcrypt_hash(password, rounds):
+    """A bcrypt hash of `password` with `rounds` rounds (a power of two), by libxcrypt (the crypt module,
+    deprecated since Python 3.11 but present)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import crypt
+        return crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=rounds))
 
 
 def support_dir():
