@@ -24,8 +24,11 @@ std::string Left(const Flag& flag) {
   return left;
 }
 
+// `number` (what `value` parsed to, if anything) when it is in [min, max].
 template <class Int>
-Status RangeError(const std::string& value, Int min, Int max) {
+Result<Int> InRange(const std::string& value, std::optional<Int> number,
+                    Int min, Int max) {
+  if (number && *number >= min && *number <= max) return *number;
   std::string want = "want a whole number ";
   if (max == std::numeric_limits<Int>::max()) {
     want += ">= " + std::to_string(min);
@@ -136,20 +139,12 @@ namespace detail {
 
 Result<std::int64_t> FlagInt64(const std::string& value, std::int64_t min,
                                std::int64_t max) {
-  const std::optional<std::int64_t> number = ParseInt64(value);
-  if (!number || *number < min || *number > max) {
-    return RangeError(value, min, max);
-  }
-  return *number;
+  return InRange(value, ParseInt64(value), min, max);
 }
 
 Result<std::uint64_t> FlagUint64(const std::string& value, std::uint64_t min,
                                  std::uint64_t max) {
-  const std::optional<std::uint64_t> number = ParseUint64(value);
-  if (!number || *number < min || *number > max) {
-    return RangeError(value, min, max);
-  }
-  return *number;
+  return InRange(value, ParseUint64(value), min, max);
 }
 
 }  // namespace detail
