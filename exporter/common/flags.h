@@ -10,7 +10,8 @@
 //   <program>: error: <message>, try --help
 // before the program exits with kFlagErrorExitCode (1), as kingpin does.
 //
-// Pure but for the setters; safe from any thread on tables of its own.
+// ParseFlags and FlagHelp are pure but for the setters: safe from any thread
+// on tables of its own.
 #pragma once
 
 #include <cstdint>
@@ -34,7 +35,7 @@ using FlagSetter = std::function<Status(const std::string& value)>;
 struct Flag {
   std::string name;        // without the leading "--"
   std::string value_name;  // "PATH", "N", ...: takes a value; "" for a switch
-  std::string help;        // one line for --help
+  std::string help;        // for --help; a '\n' goes on in the help column
   FlagSetter set;
   bool repeatable = false;  // may be given more than once, set in turn
 };
