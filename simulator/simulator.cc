@@ -318,23 +318,16 @@ void DamageTypes(json::object& o, const Room& room, std::size_t variant) {
 }
 
 void DamageMissing(json::object& o, std::size_t variant) {
-  switch (variant % 5) {
-    case 0:
-      o.erase("RoomId");
-      break;
-    case 1:
-      o.erase("ViewCount");
-      break;
-    case 2:
-      o.erase("RoomName");
-      break;
-    case 3:
-      o.erase("Category");
-      break;
-    default:
-      o.erase("RoomId");
-      o.erase("Owner_Account");
-      break;
+  // The keys each variant leaves out; the last leaves out two.
+  static constexpr std::array<std::array<const char*, 2>, 5> kMissing = {{
+      {"RoomId", nullptr},
+      {"ViewCount", nullptr},
+      {"RoomName", nullptr},
+      {"Category", nullptr},
+      {"RoomId", "Owner_Account"},
+  }};
+  for (const char* key : kMissing[variant % kMissing.size()]) {
+    if (key != nullptr) o.erase(key);
   }
 }
 
