@@ -296,13 +296,15 @@ void Exporter::ApplyLocked(const Config& config) {
       {{"apps", config.apps.size()}, {"restarted", changed.size()}});
 }
 
-std::string Exporter::Reload() {
+Status Exporter::Reload() {
   std::lock_guard<std::mutex> control(control_mutex_);
-  if (!loader_) return "no config file to reload (--demo)";
-  if (stopped_) return "the exporter is stopping";
+  if (!loader_) return Status::Error("no config file to reload (--demo)");
+  if (stopped_) return Status::Error("the exporter is stopping");
+  // The loader throws ConfigError (the config-load boundary); here it becomes
+  // the reload's Status.
   try {
     ApplyLocked(loader_());
-    return "";
+    return Status::Ok();
   } catch (const std::exception& e) {
     {
       std::lock_guard<std::mutex> lock(apps_mutex_);
@@ -310,7 +312,7 @@ std::string Exporter::Reload() {
     }
     Log(LogLevel::kError, "reload failed, keeping the previous config",
         {{"error", e.what()}});
-    return e.what();
+    return Status::Error(e.what());
   }
 }
 

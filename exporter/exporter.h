@@ -96,7 +96,7 @@ class Exporter final : public WebBackend {
   ScrapeBody Scrape(bool gzip) override;
   std::string LandingPage() override;
   bool Ready() override;
-  std::string Reload() override;
+  Status Reload() override;
 
   // The per-scrape health text (tests).
   std::string HealthText();

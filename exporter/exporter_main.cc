@@ -6,12 +6,13 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "exporter/common/allocator.h"
+#include "exporter/common/flags.h"
 #include "exporter/common/log.h"
 #include "exporter/common/version.h"
 #include "exporter/config/config.h"
@@ -22,28 +23,23 @@
 
 namespace {
 
-constexpr const char* kUsage = R"(usage: tencent_live_exporter [<flags>]
+constexpr const char* kProgram = "tencent_live_exporter";
+constexpr const char* kAbout = R"(usage: tencent_live_exporter [<flags>]
 
 A Prometheus exporter for the live rooms of Tencent Cloud Chat's live engine.
 Each configured app is walked in the background (get_room_list, page after page, at the API's
 rate limit); /metrics serves the last complete walk to any number of scrapers.
 
 Flags:
-  --help                       Show this help and exit.
-  --version                    Show version and exit.
-  --config.file=PATH           Configuration file (default: tencent_live_exporter.yml).
-  --config.check               Validate the configuration file, print a summary and exit.
-  --demo                       No config needed: start an embedded simulator of the API and export it.
-  --web.listen-address=ADDR    Address to listen on, host:port (default: :9877; :0 picks a free port).
-  --web.telemetry-path=PATH    Path under which to expose metrics (default: /metrics).
-  --web.config.file=PATH       Web config (exporter-toolkit format): TLS and basic auth.
-  --web.max-requests=N         Maximum concurrent requests; past it answer 503 (default: 40).
-  --web.max-connections=N      Maximum open client connections; past it new ones are closed (default: 512).
-  --log.level=LEVEL            debug, info, warn or error (default: info).
-  --log.format=FORMAT          logfmt or json (default: logfmt).
 )";
 
+// Past these a limit is a typo, not a machine (file descriptors stop at 2^20).
+constexpr int kMaxRequests = 1'000'000;
+constexpr int kMaxConnections = 1'000'000;
+
 struct Flags {
+  bool help = false;
+  bool version = false;
   std::string config_file = "tencent_live_exporter.yml";
   bool config_check = false;
   bool demo = false;
@@ -52,99 +48,76 @@ struct Flags {
   tle::LogFormat log_format = tle::LogFormat::kLogfmt;
 };
 
-// Returns an error message, or "" when the flags are good. `exit_now` is set
-// for --help/--version.
-std::string ParseFlags(int argc, char** argv, Flags* flags, bool* exit_now) {
-  const std::map<std::string, bool> kTakesValue = {
-      {"config.file", true},
-      {"config.check", false},
-      {"demo", false},
-      {"web.listen-address", true},
-      {"web.telemetry-path", true},
-      {"web.config.file", true},
-      {"web.max-requests", true},
-      {"web.max-connections", true},
-      {"log.level", true},
-      {"log.format", true},
-      {"help", false},
-      {"version", false},
+// The flags (docs: README "Flags"), each taken into `flags`.
+std::vector<tle::Flag> FlagTable(Flags* flags) {
+  tle::WebOptions* web = &flags->web;
+  return {
+      {"help", "", "Show this help and exit.", tle::SetSwitch(&flags->help)},
+      {"version", "", "Show version and exit.",
+       tle::SetSwitch(&flags->version)},
+      {"config.file", "PATH",
+       "Configuration file (default: tencent_live_exporter.yml).",
+       tle::SetString(&flags->config_file)},
+      {"config.check", "",
+       "Validate the configuration file, print a summary and exit.",
+       tle::SetSwitch(&flags->config_check)},
+      {"demo", "",
+       "No config needed: start an embedded simulator of the API and export "
+       "it.",
+       tle::SetSwitch(&flags->demo)},
+      {"web.listen-address", "ADDR",
+       "Address to listen on, host:port (default: :9877; :0 picks a free "
+       "port).",
+       [web](const std::string& value) {
+         const tle::Result<tle::ListenAddress> address =
+             tle::ParseListenAddress(value);
+         if (!address.ok()) return address.status();
+         web->listen_address = value;
+         return tle::Status::Ok();
+       }},
+      {"web.telemetry-path", "PATH",
+       "Path under which to expose metrics (default: /metrics).",
+       [web](const std::string& value) {
+         if (value.empty() || value.front() != '/' || value == "/" ||
+             value.rfind("/-/", 0) == 0) {
+           return tle::Status::Error(
+               "must start with / and not be / or under /-/");
+         }
+         web->telemetry_path = value;
+         return tle::Status::Ok();
+       }},
+      {"web.config.file", "PATH",
+       "Web config (exporter-toolkit format): TLS and basic auth.",
+       tle::SetString(&web->web_config_file)},
+      {"web.max-requests", "N",
+       "Maximum concurrent requests; past it answer 503 (default: 40).",
+       tle::SetInteger(&web->max_requests, 0, kMaxRequests)},
+      {"web.max-connections", "N",
+       "Maximum open client connections; past it new ones are closed "
+       "(default: 512).",
+       tle::SetInteger(&web->max_connections, 0, kMaxConnections)},
+      {"log.level", "LEVEL", "debug, info, warn or error (default: info).",
+       [flags](const std::string& value) {
+         const std::optional<tle::LogLevel> level = tle::ParseLogLevel(value);
+         if (!level) {
+           return tle::Status::Error(
+               "must be debug, info, warn or error, got \"" + value + "\"");
+         }
+         flags->log_level = *level;
+         return tle::Status::Ok();
+       }},
+      {"log.format", "FORMAT", "logfmt or json (default: logfmt).",
+       [flags](const std::string& value) {
+         const std::optional<tle::LogFormat> format =
+             tle::ParseLogFormat(value);
+         if (!format) {
+           return tle::Status::Error("must be logfmt or json, got \"" + value +
+                                     "\"");
+         }
+         flags->log_format = *format;
+         return tle::Status::Ok();
+       }},
   };
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "-h") arg = "--help";
-    if (arg.rfind("--", 0) != 0) return "unexpected argument \"" + arg + "\"";
-    std::string name = arg.substr(2);
-    std::optional<std::string> value;
-    std::size_t eq = name.find('=');
-    if (eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    }
-    auto known = kTakesValue.find(name);
-    if (known == kTakesValue.end())
-      return "unknown long flag \"--" + name + "\"";
-    if (known->second && !value) {
-      if (i + 1 >= argc) return "expected argument for flag \"--" + name + "\"";
-      value = argv[++i];
-    }
-    if (!known->second && value)
-      return "flag \"--" + name + "\" takes no value";
-    if (name == "help") {
-      std::fputs(kUsage, stdout);
-      *exit_now = true;
-    } else if (name == "version") {
-      std::printf("tencent_live_exporter, version %s (revision: %s)\n",
-                  tle::kVersion, tle::kRevision);
-      *exit_now = true;
-    } else if (name == "config.file") {
-      flags->config_file = *value;
-    } else if (name == "config.check") {
-      flags->config_check = true;
-    } else if (name == "demo") {
-      flags->demo = true;
-    } else if (name == "web.listen-address") {
-      flags->web.listen_address = *value;
-    } else if (name == "web.telemetry-path") {
-      if (value->empty() || value->front() != '/' || *value == "/" ||
-          value->rfind("/-/", 0) == 0) {
-        return "--web.telemetry-path must start with / and not be / or under "
-               "/-/";
-      }
-      flags->web.telemetry_path = *value;
-    } else if (name == "web.config.file") {
-      flags->web.web_config_file = *value;
-    } else if (name == "web.max-requests") {
-      try {
-        std::size_t used = 0;
-        int n = std::stoi(*value, &used);
-        if (used != value->size() || n < 0) throw std::invalid_argument("bad");
-        flags->web.max_requests = n;
-      } catch (const std::exception&) {
-        return "--web.max-requests wants a whole number >= 0, got \"" + *value +
-               "\"";
-      }
-    } else if (name == "web.max-connections") {
-      try {
-        std::size_t used = 0;
-        int n = std::stoi(*value, &used);
-        if (used != value->size() || n < 0) throw std::invalid_argument("bad");
-        flags->web.max_connections = n;
-      } catch (const std::exception&) {
-        return "--web.max-connections wants a whole number >= 0, got \"" +
-               *value + "\"";
-      }
-    } else if (name == "log.level") {
-      if (!tle::ParseLogLevel(*value, &flags->log_level)) {
-        return "--log.level must be debug, info, warn or error, got \"" +
-               *value + "\"";
-      }
-    } else if (name == "log.format") {
-      if (!tle::ParseLogFormat(*value, &flags->log_format)) {
-        return "--log.format must be logfmt or json, got \"" + *value + "\"";
-      }
-    }
-  }
-  return "";
 }
 
 }  // namespace
@@ -152,14 +125,20 @@ std::string ParseFlags(int argc, char** argv, Flags* flags, bool* exit_now) {
 int main(int argc, char** argv) {
   tle::TuneAllocator();
   Flags flags;
-  bool exit_now = false;
-  std::string error = ParseFlags(argc, argv, &flags, &exit_now);
-  if (!error.empty()) {
-    std::fprintf(stderr, "tencent_live_exporter: error: %s, try --help\n",
-                 error.c_str());
-    return 1;
+  const std::vector<tle::Flag> table = FlagTable(&flags);
+  if (const tle::Status parsed = tle::ParseFlags(table, argc, argv);
+      !parsed.ok()) {
+    return tle::FlagError(kProgram, parsed);
   }
-  if (exit_now) return 0;
+  if (flags.help) {
+    std::printf("%s%s", kAbout, tle::FlagHelp(table).c_str());
+    return 0;
+  }
+  if (flags.version) {
+    std::printf("%s, version %s (revision: %s)\n", kProgram, tle::kVersion,
+                tle::kRevision);
+    return 0;
+  }
   tle::SetLogLevel(flags.log_level);
   tle::SetLogFormat(flags.log_format);
 
@@ -255,7 +234,8 @@ int main(int argc, char** argv) {
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
       tle::Log(tle::LogLevel::kInfo, "SIGHUP: reloading config");
-      exporter.Reload();
+      // A refused reload is logged by Reload itself; the old config stays.
+      static_cast<void>(exporter.Reload());
       continue;
     }
     tle::Log(tle::LogLevel::kInfo, "shutting down",

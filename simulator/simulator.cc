@@ -53,7 +53,6 @@
 #include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
-#include <charconv>
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
@@ -61,10 +60,12 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <utility>
 
+#include "exporter/common/text.h"
 #include "simulator/usersig_check.h"
 
 namespace tle {
@@ -306,14 +307,8 @@ void DamageTypes(json::object& o, const Room& room, std::size_t variant) {
     case 5: {
       // A number, as in one vendor sample; fine for a client that keeps the
       // decimal text.
-      std::int64_t number = 0;
-      const auto& owner = room.owner_account;
-      auto [end, ec] =
-          std::from_chars(owner.data(), owner.data() + owner.size(), number);
       o["Owner_Account"] =
-          ec == std::errc() && end == owner.data() + owner.size()
-              ? number
-              : std::int64_t{10086};
+          ParseInt64(room.owner_account).value_or(std::int64_t{10086});
       break;
     }
     default:
@@ -323,23 +318,16 @@ void DamageTypes(json::object& o, const Room& room, std::size_t variant) {
 }
 
 void DamageMissing(json::object& o, std::size_t variant) {
-  switch (variant % 5) {
-    case 0:
-      o.erase("RoomId");
-      break;
-    case 1:
-      o.erase("ViewCount");
-      break;
-    case 2:
-      o.erase("RoomName");
-      break;
-    case 3:
-      o.erase("Category");
-      break;
-    default:
-      o.erase("RoomId");
-      o.erase("Owner_Account");
-      break;
+  // The keys each variant leaves out; the last leaves out two.
+  static constexpr std::array<std::array<const char*, 2>, 5> kMissing = {{
+      {"RoomId", nullptr},
+      {"ViewCount", nullptr},
+      {"RoomName", nullptr},
+      {"Category", nullptr},
+      {"RoomId", "Owner_Account"},
+  }};
+  for (const char* key : kMissing[variant % kMissing.size()]) {
+    if (key != nullptr) o.erase(key);
   }
 }
 
@@ -361,16 +349,12 @@ std::string HexId(Rng& rng) {
   return out;
 }
 
-bool ParseUnsigned(const std::string& text, std::uint64_t max,
-                   std::uint64_t* out) {
-  if (text.empty() || text.size() > 20) return false;
-  std::uint64_t value = 0;
-  auto [end, ec] =
-      std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value > max)
-    return false;
-  *out = value;
-  return true;
+// ParseUint64, refusing values above `max`.
+std::optional<std::uint64_t> ParseAtMost(std::string_view text,
+                                         std::uint64_t max) {
+  const std::optional<std::uint64_t> value = ParseUint64(text);
+  if (!value || *value > max) return std::nullopt;
+  return value;
 }
 
 std::string ErrorInfoFor(std::int64_t code) {
@@ -486,9 +470,9 @@ bool ParseFaultSpec(const std::string& spec, FaultKind* kind, FaultRate* rate) {
     if (c == "-1") {
       rate->count = -1;
     } else {
-      std::uint64_t count = 0;
-      if (!ParseUnsigned(c, 1000000000, &count)) return false;
-      rate->count = static_cast<int>(count);
+      const std::optional<std::uint64_t> count = ParseAtMost(c, 1000000000);
+      if (!count) return false;
+      rate->count = static_cast<int>(*count);
     }
   }
   return true;
@@ -512,9 +496,7 @@ class Simulator::Impl {
       // Rooms that churn closes have lived minutes to hours, as live rooms do,
       // so the demo's tencent_live_room_lifetime_seconds fills its buckets
       // rather than +Inf alone.
-      const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
+      const std::int64_t now = UnixSeconds();
       for (auto& [id, room] : rooms_) {
         room.create_time = now - rooms_rng.Range(60, 12 * 3600);
       }
@@ -630,8 +612,17 @@ class Simulator::Impl {
   Answer MemberListAnswer(const json::object& request);
   Answer RoomStatsAnswer(const json::object& request);
   // The answer of a fault that replaces the whole answer (an error code, a
-  // 502), or nullopt when the fault changes the body instead.
-  std::optional<Answer> FaultAnswer(SimApi api, FaultKind fault);
+  // 502), or nullopt when there is no fault or it changes the body instead.
+  std::optional<Answer> FaultAnswer(SimApi api,
+                                    const std::optional<FaultKind>& fault);
+  // The faults that spoil how a built answer is delivered: a cut JSON body, a
+  // connection closed mid-body, a slow answer.
+  static void ApplyDeliveryFault(const std::optional<FaultKind>& fault,
+                                 Answer* answer);
+  // An OK answer carrying `response` (left out for kOkWithoutResponse), with
+  // `fault`'s delivery fault applied.
+  Answer Enveloped(SimApi api, const std::optional<FaultKind>& fault,
+                   json::object response);
   std::optional<FaultKind> PickFault(SimApi api, bool has_cursor,
                                      std::size_t offset, std::size_t size);
   bool AdmitByRateLimit(SimApi api, SteadyTime now);
@@ -642,6 +633,11 @@ class Simulator::Impl {
   void HandleStats(httplib::Response& res);
   // Sleeps `d` on the clock; returns early once Stop() began.
   void Sleep(std::chrono::milliseconds d) const;
+  // Whole seconds of clock_'s Unix time (room create times, cursors, UserSig
+  // expiry).
+  std::int64_t UnixSeconds() const {
+    return static_cast<std::int64_t>(clock_.NowUnix());
+  }
   void ChurnLoop();
 
   const SimulatorOptions options_;
@@ -711,9 +707,7 @@ void Simulator::Impl::Churn() {
     dirty_ = true;
   }
   const std::int64_t opens = rng_.Range(1, few);
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  const std::int64_t now = UnixSeconds();
   for (std::int64_t i = 0; i < opens; ++i) {
     Room room = MakeRoom(next_room_number_++, rng_);
     room.create_time = now - rng_.Range(0, 60);
@@ -736,9 +730,7 @@ std::string Simulator::Impl::IssueCursor(std::uint64_t walk, std::size_t offset,
   // "<unix time>-<12 digits>", like the vendor's "1693271355-123123123123": the
   // digits mix the walk and offset with a key, so the text says nothing; the
   // map says what it means.
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  const std::int64_t now = UnixSeconds();
   std::string text;
   for (std::uint64_t salt = 0;; ++salt) {
     const std::uint64_t h =
@@ -823,8 +815,9 @@ std::optional<FaultKind> Simulator::Impl::PickFault(SimApi api, bool has_cursor,
 }
 
 std::optional<Simulator::Impl::Answer> Simulator::Impl::FaultAnswer(
-    SimApi api, FaultKind fault) {
-  switch (fault) {
+    SimApi api, const std::optional<FaultKind>& fault) {
+  if (!fault) return std::nullopt;
+  switch (*fault) {
     case FaultKind::kInternalError:
       return Fail(api, 100001);
     case FaultKind::kRateLimit:
@@ -844,6 +837,26 @@ std::optional<Simulator::Impl::Answer> Simulator::Impl::FaultAnswer(
     default:
       return std::nullopt;
   }
+}
+
+void Simulator::Impl::ApplyDeliveryFault(const std::optional<FaultKind>& fault,
+                                         Answer* answer) {
+  if (fault == FaultKind::kMalformedJson)
+    answer->body.resize(answer->body.size() / 2);
+  if (fault == FaultKind::kCloseMidBody)
+    answer->kind = Answer::Kind::kCloseMidBody;
+  if (fault == FaultKind::kSlow) answer->slow = true;
+}
+
+Simulator::Impl::Answer Simulator::Impl::Enveloped(
+    SimApi api, const std::optional<FaultKind>& fault, json::object response) {
+  json::object top = OkEnvelope(api);
+  if (fault != FaultKind::kOkWithoutResponse)
+    top["Response"] = std::move(response);
+  Answer answer;
+  answer.body = json::serialize(top);
+  ApplyDeliveryFault(fault, &answer);
+  return answer;
 }
 
 Simulator::Impl::Answer Simulator::Impl::Decide(SimApi api,
@@ -888,9 +901,9 @@ std::optional<Simulator::Impl::Answer> Simulator::Impl::CheckCaller(
   };
   const auto sdkappid_text = param("sdkappid");
   if (!sdkappid_text || sdkappid_text->empty()) return Fail(api, 60012);
-  std::uint64_t sdkappid = 0;
-  if (!ParseUnsigned(*sdkappid_text, 0x7FFFFFFFFFFFFFFFULL, &sdkappid) ||
-      static_cast<std::int64_t>(sdkappid) != options_.sdkappid) {
+  const std::optional<std::uint64_t> sdkappid =
+      ParseAtMost(*sdkappid_text, 0x7FFFFFFFFFFFFFFFULL);
+  if (!sdkappid || static_cast<std::int64_t>(*sdkappid) != options_.sdkappid) {
     return Fail(api, 60006);
   }
   const auto identifier = param("identifier");
@@ -898,15 +911,11 @@ std::optional<Simulator::Impl::Answer> Simulator::Impl::CheckCaller(
   const auto usersig = param("usersig");
   if (!usersig || usersig->empty()) return Fail(api, 70002);
   const auto random = param("random");
-  std::uint64_t random_value = 0;
-  if (!random || !ParseUnsigned(*random, 0xFFFFFFFFULL, &random_value))
-    return Fail(api, 60002);
+  if (!random || !ParseAtMost(*random, 0xFFFFFFFFULL)) return Fail(api, 60002);
   const auto contenttype = param("contenttype");
   if (!contenttype || *contenttype != "json") return Fail(api, 60002);
 
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  const std::int64_t now = UnixSeconds();
   switch (CheckUserSig(*usersig, options_.secret_key, *identifier,
                        options_.sdkappid, now)) {
     case UserSigCheck::kValid:
@@ -961,10 +970,8 @@ Simulator::Impl::Answer Simulator::Impl::RoomListAnswer(
   const auto& ranking = Ranking();
   const auto page_count = static_cast<std::size_t>(count);
   const auto fault = PickFault(api, !next_text.empty(), offset, ranking.size());
-  if (fault) {
-    if (std::optional<Answer> replaced = FaultAnswer(api, *fault))
-      return *replaced;
-  }
+  if (std::optional<Answer> replaced = FaultAnswer(api, fault))
+    return *replaced;
 
   Answer answer;
 
@@ -1037,11 +1044,7 @@ Simulator::Impl::Answer Simulator::Impl::RoomListAnswer(
     if (at != std::string::npos)
       answer.body.replace(at, placeholder.size(), bytes);
   }
-  if (fault == FaultKind::kMalformedJson)
-    answer.body.resize(answer.body.size() / 2);
-  if (fault == FaultKind::kCloseMidBody)
-    answer.kind = Answer::Kind::kCloseMidBody;
-  if (fault == FaultKind::kSlow) answer.slow = true;
+  ApplyDeliveryFault(fault, &answer);
   return answer;
 }
 
@@ -1071,15 +1074,15 @@ Simulator::Impl::Answer Simulator::Impl::MemberListAnswer(
     if (!next->is_string()) return Fail(api, 100002);
     const std::string text(next->get_string());
     if (!text.empty()) {
-      std::uint64_t value = 0;
-      if (text[0] != 'm' ||
-          !ParseUnsigned(text.substr(1),
-                         static_cast<std::uint64_t>(kMaxListedMembers),
-                         &value) ||
-          value == 0 || value % kMembersPerPage != 0) {
+      const std::optional<std::uint64_t> value =
+          text[0] == 'm'
+              ? ParseAtMost(std::string_view(text).substr(1),
+                            static_cast<std::uint64_t>(kMaxListedMembers))
+              : std::nullopt;
+      if (!value || *value == 0 || *value % kMembersPerPage != 0) {
         return Fail(api, 100002);
       }
-      offset = static_cast<std::int64_t>(value);
+      offset = static_cast<std::int64_t>(*value);
     }
   }
   auto it = audience_.find(room_id);
@@ -1089,35 +1092,22 @@ Simulator::Impl::Answer Simulator::Impl::MemberListAnswer(
   if (offset > 0 && offset >= listed) return Fail(api, 100002);
 
   const auto fault = PickFault(api, false, 0, 0);
-  if (fault) {
-    if (std::optional<Answer> replaced = FaultAnswer(api, *fault))
-      return *replaced;
+  if (std::optional<Answer> replaced = FaultAnswer(api, fault))
+    return *replaced;
+  json::object response;
+  const std::int64_t end = std::min(listed, offset + kMembersPerPage);
+  response["Next"] = end < listed ? "m" + std::to_string(end) : "";
+  response["MemberCount"] = audience.members;
+  json::array members;
+  for (std::int64_t n = offset; n < end; ++n) {
+    json::object member;
+    member["Member_Account"] = "viewer_" + std::to_string(n + 1);
+    members.emplace_back(std::move(member));
   }
-  Answer answer;
-  json::object top = OkEnvelope(api);
-  if (fault != FaultKind::kOkWithoutResponse) {
-    json::object response;
-    const std::int64_t end = std::min(listed, offset + kMembersPerPage);
-    response["Next"] = end < listed ? "m" + std::to_string(end) : "";
-    response["MemberCount"] = audience.members;
-    json::array members;
-    for (std::int64_t n = offset; n < end; ++n) {
-      json::object member;
-      member["Member_Account"] = "viewer_" + std::to_string(n + 1);
-      members.emplace_back(std::move(member));
-    }
-    response["MemberList"] = std::move(members);
-    if (fault == FaultKind::kWrongTypes) response["MemberCount"] = "many";
-    if (fault == FaultKind::kMissingFields) response.erase("MemberCount");
-    top["Response"] = std::move(response);
-  }
-  answer.body = json::serialize(top);
-  if (fault == FaultKind::kMalformedJson)
-    answer.body.resize(answer.body.size() / 2);
-  if (fault == FaultKind::kCloseMidBody)
-    answer.kind = Answer::Kind::kCloseMidBody;
-  if (fault == FaultKind::kSlow) answer.slow = true;
-  return answer;
+  response["MemberList"] = std::move(members);
+  if (fault == FaultKind::kWrongTypes) response["MemberCount"] = "many";
+  if (fault == FaultKind::kMissingFields) response.erase("MemberCount");
+  return Enveloped(api, fault, std::move(response));
 }
 
 Simulator::Impl::Answer Simulator::Impl::RoomStatsAnswer(
@@ -1130,34 +1120,21 @@ Simulator::Impl::Answer Simulator::Impl::RoomStatsAnswer(
   const RoomAudience& audience = it->second;
 
   const auto fault = PickFault(api, false, 0, 0);
-  if (fault) {
-    if (std::optional<Answer> replaced = FaultAnswer(api, *fault))
-      return *replaced;
+  if (std::optional<Answer> replaced = FaultAnswer(api, fault))
+    return *replaced;
+  json::object response;
+  response["TotalViewers"] = audience.total_viewers;
+  response["TotalGiftsSent"] = audience.total_gifts_sent;
+  response["TotalGiftCoins"] = audience.total_gift_coins;
+  response["TotalUniqueGiftSenders"] = audience.total_unique_gift_senders;
+  response["TotalLikesReceived"] = audience.total_likes_received;
+  response["TotalMsgCount"] = audience.total_msg_count;
+  if (fault == FaultKind::kWrongTypes) {
+    response["TotalLikesReceived"] =
+        static_cast<double>(audience.total_likes_received) + 0.5;
   }
-  Answer answer;
-  json::object top = OkEnvelope(api);
-  if (fault != FaultKind::kOkWithoutResponse) {
-    json::object response;
-    response["TotalViewers"] = audience.total_viewers;
-    response["TotalGiftsSent"] = audience.total_gifts_sent;
-    response["TotalGiftCoins"] = audience.total_gift_coins;
-    response["TotalUniqueGiftSenders"] = audience.total_unique_gift_senders;
-    response["TotalLikesReceived"] = audience.total_likes_received;
-    response["TotalMsgCount"] = audience.total_msg_count;
-    if (fault == FaultKind::kWrongTypes) {
-      response["TotalLikesReceived"] =
-          static_cast<double>(audience.total_likes_received) + 0.5;
-    }
-    if (fault == FaultKind::kMissingFields) response.erase("TotalMsgCount");
-    top["Response"] = std::move(response);
-  }
-  answer.body = json::serialize(top);
-  if (fault == FaultKind::kMalformedJson)
-    answer.body.resize(answer.body.size() / 2);
-  if (fault == FaultKind::kCloseMidBody)
-    answer.kind = Answer::Kind::kCloseMidBody;
-  if (fault == FaultKind::kSlow) answer.slow = true;
-  return answer;
+  if (fault == FaultKind::kMissingFields) response.erase("TotalMsgCount");
+  return Enveloped(api, fault, std::move(response));
 }
 
 void Simulator::Impl::Sleep(std::chrono::milliseconds d) const {

@@ -12,164 +12,127 @@
 #include <cstdlib>
 #include <exception>
 #include <iostream>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "exporter/common/flags.h"
+#include "exporter/common/status.h"
 #include "exporter/common/version.h"
 #include "simulator/simulator.h"
 
 namespace {
 
-constexpr const char* kUsage =
-    R"(usage: tencent_live_simulator [flags]
+constexpr const char* kProgram = "tencent_live_simulator";
+constexpr const char* kAbout =
+    R"(usage: tencent_live_simulator [<flags>]
 
 A fake of Tencent Cloud Chat's live-engine API (same wire format, UserSig checks,
 rate limits, fault injection). Serves POST /v4/live_engine_http_srv/get_room_list,
 get_member_list and get_room_stats, and the control endpoints GET /-/sim/rooms,
 GET /-/sim/stats, GET|POST /-/sim/faults (?set=NAME[:PROB][:COUNT][&api=NAME], ?clear=1).
 
-flags:
-  --rooms=N            rooms to generate (default 137)
-  --seed=N             seed for the generated rooms (default 1)
-  --latency=MS         added to every answer (default 0)
-  --slow-delay=MS      delay of the "slow" fault (default 15000)
-  --host=H             address to listen on (default 127.0.0.1)
-  --port=N             port to listen on; 0 picks a free one (default 0)
-  --secret-key=S       the app's secret key (default demo-secret-key-not-for-production)
-  --sdkappid=N         the app's SDKAppID (default 1400000000)
-  --identifier=S       the App Administrator account (default administrator)
-  --max-qps=N          get_room_list calls per second before ErrorCode 60007
-                       (default 10; 0 = no limit)
-  --member-list-max-qps=N  the same for get_member_list (default 200)
-  --room-stats-max-qps=N   the same for get_room_stats (default 100)
-  --churn              rooms open and close, views grow and audiences change
-                       every few seconds
-  --fault=NAME[:PROB][:COUNT]
-                       inject a fault (repeatable); PROB defaults to 1, COUNT to -1 (no limit)
-  --tls-cert=F         certificate (PEM) to serve HTTPS; needs --tls-key
-  --tls-key=F          private key (PEM)
-  --help               print this text and exit
-  --version            print the version and exit
+Flags:
+)";
 
-faults:)";
+constexpr std::int64_t kMaxRooms = 10'000'000;
+constexpr std::int64_t kMaxDelayMs = 600'000;
+constexpr std::int64_t kMaxQps = 1'000'000;
 
-bool ParseInt(const std::string& text, std::int64_t min, std::int64_t max,
-              std::int64_t* out) {
-  if (text.empty()) return false;
-  try {
-    std::size_t used = 0;
-    const long long value = std::stoll(text, &used, 10);
-    if (used != text.size() || value < min || value > max) return false;
-    *out = value;
-    return true;
-  } catch (const std::exception&) {
-    return false;
-  }
-}
+struct Flags {
+  bool help = false;
+  bool version = false;
+  tle::SimulatorOptions options;
+  std::vector<std::pair<tle::FaultKind, tle::FaultRate>> faults;
+};
 
-int Usage(const std::string& error) {
-  std::cerr << "tencent_live_simulator: " << error << " (see --help)\n";
-  return 2;
+std::vector<tle::Flag> FlagTable(Flags* flags) {
+  tle::SimulatorOptions* o = &flags->options;
+  using std::int64_t;
+  return {
+      {"rooms", "N", "rooms to generate (default 137)",
+       tle::SetInteger(&o->rooms, int64_t{0}, kMaxRooms)},
+      {"seed", "N", "seed for the generated rooms (default 1)",
+       tle::SetInteger(&o->seed, std::uint64_t{0},
+                       std::numeric_limits<std::uint64_t>::max())},
+      {"latency", "MS", "added to every answer (default 0)",
+       tle::SetInteger(&o->latency, int64_t{0}, kMaxDelayMs)},
+      {"slow-delay", "MS", "delay of the \"slow\" fault (default 15000)",
+       tle::SetInteger(&o->slow_delay, int64_t{0}, kMaxDelayMs)},
+      {"host", "H", "address to listen on (default 127.0.0.1)",
+       tle::SetNonEmpty(&o->host)},
+      {"port", "N", "port to listen on; 0 picks a free one (default 0)",
+       tle::SetInteger(&o->port, 0, 65535)},
+      {"secret-key", "S",
+       "the app's secret key (default demo-secret-key-not-for-production)",
+       tle::SetNonEmpty(&o->secret_key)},
+      {"sdkappid", "N", "the app's SDKAppID (default 1400000000)",
+       tle::SetInteger(&o->sdkappid, int64_t{1},
+                       std::numeric_limits<int64_t>::max())},
+      {"identifier", "S",
+       "the App Administrator account (default administrator)",
+       tle::SetNonEmpty(&o->identifier)},
+      {"max-qps", "N",
+       "get_room_list calls per second before ErrorCode 60007\n"
+       "(default 10; 0 = no limit)",
+       tle::SetInteger(&o->max_qps, int64_t{0}, kMaxQps)},
+      {"member-list-max-qps", "N", "the same for get_member_list (default 200)",
+       tle::SetInteger(&o->member_list_max_qps, int64_t{0}, kMaxQps)},
+      {"room-stats-max-qps", "N", "the same for get_room_stats (default 100)",
+       tle::SetInteger(&o->room_stats_max_qps, int64_t{0}, kMaxQps)},
+      {"churn", "",
+       "rooms open and close, views grow and audiences change\n"
+       "every few seconds",
+       tle::SetSwitch(&o->churn)},
+      {"fault", "NAME[:PROB][:COUNT]",
+       "inject a fault (repeatable); PROB defaults to 1, COUNT to -1 (no "
+       "limit)",
+       [flags](const std::string& value) {
+         tle::FaultKind kind{};
+         tle::FaultRate rate{};
+         if (!tle::ParseFaultSpec(value, &kind, &rate)) {
+           return tle::Status::Error(
+               "want NAME[:PROB][:COUNT] with a known NAME and PROB in 0..1");
+         }
+         flags->faults.emplace_back(kind, rate);
+         return tle::Status::Ok();
+       },
+       /*repeatable=*/true},
+      {"tls-cert", "F", "certificate (PEM) to serve HTTPS; needs --tls-key",
+       tle::SetNonEmpty(&o->cert_file)},
+      {"tls-key", "F", "private key (PEM)", tle::SetNonEmpty(&o->key_file)},
+      {"help", "", "print this text and exit", tle::SetSwitch(&flags->help)},
+      {"version", "", "print the version and exit",
+       tle::SetSwitch(&flags->version)},
+  };
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  tle::SimulatorOptions options;
-  options.port = 0;
-  std::vector<std::pair<tle::FaultKind, tle::FaultRate>> faults;
-
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    const auto eq = arg.find('=');
-    const std::string name = arg.substr(0, eq);
-    const bool has_value = eq != std::string::npos;
-    const std::string value = has_value ? arg.substr(eq + 1) : "";
-    std::int64_t number = 0;
-    auto need_int = [&](std::int64_t min, std::int64_t max) {
-      return has_value && ParseInt(value, min, max, &number);
-    };
-    if (name == "--help" || name == "-h") {
-      std::cout << kUsage;
-      for (auto kind : tle::AllFaults())
-        std::cout << " " << tle::FaultName(kind);
-      std::cout << "\n";
-      return 0;
-    } else if (name == "--version") {
-      std::cout << "tencent_live_simulator " << tle::kVersion << " (revision "
-                << tle::kRevision << ")\n";
-      return 0;
-    } else if (name == "--rooms") {
-      if (!need_int(0, 10000000))
-        return Usage("--rooms needs a number 0..10000000");
-      options.rooms = static_cast<int>(number);
-    } else if (name == "--seed") {
-      if (!need_int(0, INT64_MAX))
-        return Usage("--seed needs a non-negative number");
-      options.seed = static_cast<std::uint64_t>(number);
-    } else if (name == "--latency") {
-      if (!need_int(0, 600000))
-        return Usage("--latency needs milliseconds 0..600000");
-      options.latency = std::chrono::milliseconds(number);
-    } else if (name == "--slow-delay") {
-      if (!need_int(0, 600000))
-        return Usage("--slow-delay needs milliseconds 0..600000");
-      options.slow_delay = std::chrono::milliseconds(number);
-    } else if (name == "--port") {
-      if (!need_int(0, 65535)) return Usage("--port needs a number 0..65535");
-      options.port = static_cast<int>(number);
-    } else if (name == "--host") {
-      if (!has_value || value.empty()) return Usage("--host needs an address");
-      options.host = value;
-    } else if (name == "--secret-key") {
-      if (!has_value || value.empty())
-        return Usage("--secret-key needs a value");
-      options.secret_key = value;
-    } else if (name == "--sdkappid") {
-      if (!need_int(1, INT64_MAX))
-        return Usage("--sdkappid needs a positive number");
-      options.sdkappid = number;
-    } else if (name == "--identifier") {
-      if (!has_value || value.empty())
-        return Usage("--identifier needs a value");
-      options.identifier = value;
-    } else if (name == "--max-qps") {
-      if (!need_int(0, 1000000))
-        return Usage("--max-qps needs a number 0..1000000");
-      options.max_qps = static_cast<double>(number);
-    } else if (name == "--member-list-max-qps") {
-      if (!need_int(0, 1000000))
-        return Usage("--member-list-max-qps needs a number 0..1000000");
-      options.member_list_max_qps = static_cast<double>(number);
-    } else if (name == "--room-stats-max-qps") {
-      if (!need_int(0, 1000000))
-        return Usage("--room-stats-max-qps needs a number 0..1000000");
-      options.room_stats_max_qps = static_cast<double>(number);
-    } else if (name == "--churn") {
-      if (has_value) return Usage("--churn takes no value");
-      options.churn = true;
-    } else if (name == "--fault") {
-      tle::FaultKind kind;
-      tle::FaultRate rate;
-      if (!has_value || !tle::ParseFaultSpec(value, &kind, &rate)) {
-        return Usage(
-            "--fault needs NAME[:PROB][:COUNT] with a known NAME and PROB in "
-            "0..1");
-      }
-      faults.emplace_back(kind, rate);
-    } else if (name == "--tls-cert") {
-      if (!has_value || value.empty()) return Usage("--tls-cert needs a file");
-      options.cert_file = value;
-    } else if (name == "--tls-key") {
-      if (!has_value || value.empty()) return Usage("--tls-key needs a file");
-      options.key_file = value;
-    } else {
-      return Usage("unknown flag " + name);
-    }
+  Flags flags;
+  flags.options.port = 0;
+  const std::vector<tle::Flag> table = FlagTable(&flags);
+  if (const tle::Status parsed = tle::ParseFlags(table, argc, argv);
+      !parsed.ok()) {
+    return tle::FlagError(kProgram, parsed);
   }
+  if (flags.help) {
+    std::cout << kAbout << tle::FlagHelp(table) << "\nfaults:";
+    for (auto kind : tle::AllFaults()) std::cout << " " << tle::FaultName(kind);
+    std::cout << "\n";
+    return 0;
+  }
+  if (flags.version) {
+    std::cout << kProgram << ", version " << tle::kVersion
+              << " (revision: " << tle::kRevision << ")\n";
+    return 0;
+  }
+  const tle::SimulatorOptions& options = flags.options;
   if (options.cert_file.empty() != options.key_file.empty()) {
-    return Usage("--tls-cert and --tls-key go together");
+    return tle::FlagError(
+        kProgram, tle::Status::Error("--tls-cert and --tls-key go together"));
   }
 
   // Block the stop signals in every thread; main waits for them with sigwait.
@@ -182,11 +145,11 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   tle::Simulator simulator(options);
-  for (const auto& [kind, rate] : faults) simulator.SetFault(kind, rate);
+  for (const auto& [kind, rate] : flags.faults) simulator.SetFault(kind, rate);
   try {
     simulator.Start();
   } catch (const std::exception& e) {
-    std::cerr << "tencent_live_simulator: " << e.what() << "\n";
+    std::cerr << kProgram << ": error: " << e.what() << "\n";
     return 1;
   }
   std::cout << "listening on " << simulator.endpoint() << std::endl;

@@ -222,7 +222,10 @@ std::optional<UserSigFields> ParseDocument(std::string_view text) {
 }
 
 // base64(HMAC-SHA256(key, the four TLS.* lines)): the vendor's TLSSigAPIv2
-// signature, written again here rather than taken from the client.
+// signature, written again here rather than taken from the client: a check
+// made with the code that mints would pass whatever that code gets wrong, so
+// this is an independent implementation (tests/usersig_test.cc pins both to the
+// vendor's known answers).
 std::string ExpectedSignature(std::string_view secret_key,
                               const UserSigFields& f) {
   const std::string content = "TLS.identifier:" + f.identifier +

@@ -10,17 +10,11 @@
 #include <string>
 
 #include "exporter/decoder/room_page_decoder.h"
+#include "tests/support/fixtures.h"
 
 namespace {
 
-std::string ReadAnswer(const std::string& name) {
-  const std::string path = std::string(TLE_FIXTURES_DIR) + "/answers/" + name;
-  std::ifstream in(path, std::ios::binary);
-  INFO(path);
-  REQUIRE(in.good());
-  return std::string(std::istreambuf_iterator<char>(in),
-                     std::istreambuf_iterator<char>());
-}
+using tle::testing::ReadAnswer;
 
 int Rejected(const tle::RoomPage& page, tle::RejectReason reason) {
   return page.rejected[static_cast<std::size_t>(reason)];

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""tencent_live_exporter as a program: the config's warnings are logged at warn level at start
-(also by --config.check) and again on each reload (SIGHUP), and SIGTERM stops it cleanly.
+"""tencent_live_exporter as a program: --help and --version, bad flags (one error line, exit 1);
+the config's warnings are logged at warn level at start (also by --config.check) and again on
+each reload (SIGHUP), and SIGTERM stops it cleanly.
 
 Usage: exporter_cli_test.py PATH_TO_tencent_live_exporter
 """
@@ -52,8 +53,45 @@ class Lines:
             return "".join(self.lines)
 
 
+# Every flag of docs/contract.md ("Flags"), as --help must list it.
+CONTRACT_FLAGS = ("--config.file=PATH", "--config.check", "--demo", "--web.listen-address=ADDR",
+                  "--web.telemetry-path=PATH", "--web.config.file=PATH", "--web.max-requests=N",
+                  "--web.max-connections=N", "--log.level=LEVEL", "--log.format=FORMAT",
+                  "--version", "--help")
+
+
+def check_flags(binary):
+    """--help, --version and bad flags: one "error: ..., try --help" line on stderr, exit 1."""
+    for flag in ("--help", "-h"):
+        out = subprocess.run([binary, flag], capture_output=True, text=True, timeout=10)
+        missing = [f for f in CONTRACT_FLAGS if "  " + f + " " not in out.stdout]
+        if out.returncode != 0 or missing or out.stderr:
+            fail("%s: rc=%d, missing %r: %r" % (flag, out.returncode, missing, out.stdout))
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10)
+    if out.returncode != 0 or not re.fullmatch(
+            r"tencent_live_exporter, version \S+ \(revision: \S+\)\n", out.stdout):
+        fail("--version: rc=%d %r" % (out.returncode, out.stdout))
+    for bad, message in (
+            (["--bogus"], 'unknown long flag "--bogus"'),
+            (["stray"], 'unexpected argument "stray"'),
+            (["--config.file"], 'expected argument for flag "--config.file"'),
+            (["--demo=1"], 'flag "--demo" takes no value'),
+            (["--demo", "--demo"], 'flag "--demo" cannot be repeated'),
+            (["--web.max-requests=x"], '--web.max-requests: want a whole number 0..1000000, got "x"'),
+            (["--web.max-connections", "-1"], "--web.max-connections: want a whole number"),
+            (["--web.listen-address=9877"], '--web.listen-address: "9877": no port'),
+            (["--web.telemetry-path=/-/m"], "--web.telemetry-path: must start with /"),
+            (["--log.level=trace"], "--log.level: must be debug, info, warn or error"),
+            (["--log.format=xml"], "--log.format: must be logfmt or json")):
+        out = subprocess.run([binary] + bad, capture_output=True, text=True, timeout=10)
+        if (out.returncode != 1 or not out.stderr.startswith("tencent_live_exporter: error: " + message)
+                or not out.stderr.endswith(", try --help\n") or out.stderr.count("\n") != 1):
+            fail("%s: want exit 1 and one error line, got rc=%d stderr=%r" % (bad, out.returncode, out.stderr))
+
+
 def main():
     binary = sys.argv[1]
+    check_flags(binary)
     with tempfile.TemporaryDirectory() as tmp:
         key = os.path.join(tmp, "secret.key")
         with open(key, "w", encoding="utf-8") as f:

@@ -87,9 +87,7 @@ std::string Inflate(const std::string& gz) {
 
 std::string RenderSample(int max_room_series) {
   RenderedSnapshot r = RenderSnapshot(SampleSnapshot(), max_room_series);
-  std::string out;
-  for (std::string_view piece : AssembleSnapshots({&r})) out.append(piece);
-  return out;
+  return testing::JoinPieces(AssembleSnapshots({&r}));
 }
 
 // Compares `text` with tests/fixtures/golden/NAME (TLE_UPDATE_GOLDEN=1
@@ -132,9 +130,7 @@ std::string RenderNamed() {
   LifecycleTotals totals = SampleTotals();
   RenderedSnapshot r =
       RenderSnapshot(SampleSnapshot(), NamedOptions(), &totals);
-  std::string out;
-  for (std::string_view piece : AssembleSnapshots({&r})) out.append(piece);
-  return out;
+  return testing::JoinPieces(AssembleSnapshots({&r}));
 }
 
 TEST_CASE("names, constant labels and lifecycle render to the golden file") {
@@ -400,9 +396,7 @@ TEST_CASE("two apps share one HELP/TYPE header per family") {
   b.sdkappid = 1400000001;
   RenderedSnapshot ra = RenderSnapshot(a, 0);
   RenderedSnapshot rb = RenderSnapshot(b, 0);
-  std::string text;
-  for (std::string_view piece : AssembleSnapshots({&ra, &rb}))
-    text.append(piece);
+  const std::string text = testing::JoinPieces(AssembleSnapshots({&ra, &rb}));
   std::size_t count = 0;
   for (std::size_t pos = text.find("# TYPE tencent_live_rooms gauge");
        pos != std::string::npos;
@@ -463,8 +457,7 @@ TEST_CASE("RoomIds that become equal after UTF-8 repair give one series") {
   c.view_count = 1;
   s.rooms = {a, b, c};
   RenderedSnapshot r = RenderSnapshot(s, 0);
-  std::string text;
-  for (std::string_view piece : AssembleSnapshots({&r})) text.append(piece);
+  const std::string text = testing::JoinPieces(AssembleSnapshots({&r}));
   CHECK(text.find("tencent_live_room_views{sdkappid=\"1\",room_id="
                   "\"r\xef\xbf\xbd\"} 10") != std::string::npos);
   CHECK(text.find("} 5\n") == std::string::npos);

@@ -27,6 +27,7 @@
 #include "exporter/decoder/room_page_decoder.h"
 #include "exporter/exporter.h"
 #include "simulator/simulator.h"
+#include "tests/support/metrics_text.h"
 
 namespace tle {
 namespace {
@@ -81,60 +82,14 @@ class LogCapture {
 
 // ---- exposition parsing ----------------------------------------------------
 
-struct Sample {
-  std::string name;
-  std::map<std::string, std::string> labels;
-  double value = 0;
-  std::string line;
-};
-
-std::vector<Sample> ParseSamples(const std::string& text) {
-  std::vector<Sample> out;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(pos, end - pos);
-    pos = end + 1;
-    if (line.empty() || line[0] == '#') continue;
-    Sample s;
-    s.line = line;
-    std::size_t i = 0;
-    while (i < line.size() && line[i] != '{' && line[i] != ' ') ++i;
-    s.name = line.substr(0, i);
-    if (i < line.size() && line[i] == '{') {
-      ++i;
-      while (i < line.size() && line[i] != '}') {
-        std::size_t eq = line.find('=', i);
-        std::string key = line.substr(i, eq - i);
-        i = eq + 2;  // past ="
-        std::string value;
-        while (i < line.size() && line[i] != '"') {
-          if (line[i] == '\\' && i + 1 < line.size()) {
-            char c = line[i + 1];
-            value.push_back(c == 'n' ? '\n' : c);
-            i += 2;
-          } else {
-            value.push_back(line[i++]);
-          }
-        }
-        ++i;  // closing quote
-        if (i < line.size() && line[i] == ',') ++i;
-        s.labels[key] = value;
-      }
-      ++i;  // '}'
-    }
-    s.value = std::stod(line.substr(i + 1));
-    out.push_back(std::move(s));
-  }
-  return out;
-}
+using Sample = testing::LabelledSample;
+using testing::ParseLabelledSamples;
 
 // The value of the first sample of `name` carrying every label of `labels`.
 std::optional<double> Value(
     const std::string& text, const std::string& name,
     const std::map<std::string, std::string>& labels = {}) {
-  for (const Sample& s : ParseSamples(text)) {
+  for (const Sample& s : ParseLabelledSamples(text)) {
     if (s.name != name) continue;
     bool match = true;
     for (const auto& [k, v] : labels) {
@@ -168,7 +123,7 @@ const std::set<std::string>& SnapshotFamilies() {
 // The room series and aggregates of a scrape, line by line.
 std::vector<std::string> SnapshotLines(const std::string& text) {
   std::vector<std::string> out;
-  for (const Sample& s : ParseSamples(text)) {
+  for (const Sample& s : ParseLabelledSamples(text)) {
     if (SnapshotFamilies().count(s.name) > 0) out.push_back(s.line);
   }
   return out;
@@ -176,7 +131,7 @@ std::vector<std::string> SnapshotLines(const std::string& text) {
 
 std::set<std::string> RoomIds(const std::string& text) {
   std::set<std::string> out;
-  for (const Sample& s : ParseSamples(text)) {
+  for (const Sample& s : ParseLabelledSamples(text)) {
     if (s.name == "tencent_live_room_views") out.insert(s.labels.at("room_id"));
   }
   return out;
@@ -558,7 +513,7 @@ TEST_CASE("a room repeated on the next page is kept once, counted duplicate",
   CHECK(ValueOr0(text, "tencent_live_rooms") == 45);
   CHECK(RoomIds(text).size() == 45);
   std::size_t series = 0;
-  for (const Sample& s : ParseSamples(text))
+  for (const Sample& s : ParseLabelledSamples(text))
     series += s.name == "tencent_live_room_views" ? 1 : 0;
   CHECK(series == 45);
 }

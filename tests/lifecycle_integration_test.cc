@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "exporter/common/clock.h"
 #include "exporter/exporter.h"
 #include "simulator/simulator.h"
 #include "tests/support/metrics_text.h"
@@ -27,9 +28,7 @@ constexpr std::int64_t kPlain = 1400000001;     // has neither
 const std::string kApp = "sdkappid=\"1400000000\",env=\"prod\",team=\"live\"";
 
 std::int64_t Now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return static_cast<std::int64_t>(tle::RealClock().NowUnix());
 }
 
 SimulatorOptions SimOptions(std::int64_t sdkappid) {

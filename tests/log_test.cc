@@ -82,6 +82,30 @@ std::vector<std::pair<std::string, std::string>> ParseLogfmt(
   return out;
 }
 
+TEST_CASE("levels and formats parse by the names the flags use") {
+  CHECK(ParseLogLevel("debug") == LogLevel::kDebug);
+  CHECK(ParseLogLevel("info") == LogLevel::kInfo);
+  CHECK(ParseLogLevel("warn") == LogLevel::kWarn);
+  CHECK(ParseLogLevel("error") == LogLevel::kError);
+  CHECK(ParseLogFormat("logfmt") == LogFormat::kLogfmt);
+  CHECK(ParseLogFormat("json") == LogFormat::kJson);
+  for (const char* bad : {"", "INFO", "warning", "info ", "fatal"}) {
+    INFO(bad);
+    CHECK_FALSE(ParseLogLevel(bad).has_value());
+    CHECK_FALSE(ParseLogFormat(bad).has_value());
+  }
+  // Each level's lines carry the name that parses back to it.
+  for (LogLevel level :
+       {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn, LogLevel::kError}) {
+    const std::string line =
+        FormatLogLine(LogFormat::kLogfmt, kTime, level, "m", {});
+    const auto at = line.find(" level=");
+    REQUIRE(at != std::string::npos);
+    const auto end = line.find(' ', at + 7);
+    CHECK(ParseLogLevel(line.substr(at + 7, end - at - 7)) == level);
+  }
+}
+
 TEST_CASE("durations print as the config writes them") {
   CHECK(FormatDuration(milliseconds(0)) == "0s");
   CHECK(FormatDuration(milliseconds(250)) == "250ms");

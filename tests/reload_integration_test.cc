@@ -108,8 +108,9 @@ TEST_CASE("Reload keeps unchanged walkers and refuses a bad config",
   SECTION("a bad config is refused; walkers and snapshots survive") {
     fail = true;
     double walks_before = Walks(exporter.HealthText(), 1);
-    std::string error = exporter.Reload();
-    CHECK(error.find("broken on purpose") != std::string::npos);
+    const Status refused = exporter.Reload();
+    CHECK_FALSE(refused.ok());
+    CHECK_THAT(refused.message(), Catch::Contains("broken on purpose"));
     std::string health = exporter.HealthText();
     CHECK(Has(health, "tencent_live_config_last_reload_successful 0"));
     text = exporter.Scrape(false).Join();
@@ -122,14 +123,14 @@ TEST_CASE("Reload keeps unchanged walkers and refuses a bad config",
     CHECK(exporter.Ready());
 
     fail = false;  // a good one afterwards clears the flag
-    CHECK(exporter.Reload().empty());
+    CHECK(exporter.Reload().ok());
     CHECK(Has(exporter.HealthText(),
               "tencent_live_config_last_reload_successful 1"));
   }
   SECTION("a good config replaces only the changed app's walker") {
     next = MakeConfig({App(1, 1000), App(2, 2)});
     double walks1_before = Walks(exporter.HealthText(), 1);
-    CHECK(exporter.Reload().empty());
+    CHECK(exporter.Reload().ok());
     CHECK(exporter.Ready());     // the changed app's old snapshot still counts
     CHECK(created_for(1) == 1);  // unchanged: same walker, same source
     CHECK(created_for(2) == 2);  // changed: a new walker
@@ -145,7 +146,7 @@ TEST_CASE("Reload keeps unchanged walkers and refuses a bad config",
   }
   SECTION("a removed app's series leave /metrics") {
     next = MakeConfig({App(1, 1000)});
-    CHECK(exporter.Reload().empty());
+    CHECK(exporter.Reload().ok());
     text = exporter.Scrape(false).Join();
     CHECK(Has(text, rooms1));
     CHECK(text.find("sdkappid=\"2\"") == std::string::npos);

@@ -23,16 +23,24 @@ def main():
     if out.returncode != 0 or "--fault=NAME" not in out.stdout or "cursor_loop" not in out.stdout:
         fail("--help: %r" % out.stdout)
     out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10)
-    if out.returncode != 0 or not out.stdout.startswith("tencent_live_simulator "):
+    if out.returncode != 0 or not out.stdout.startswith("tencent_live_simulator, version "):
         fail("--version: %r" % out.stdout)
-    for bad in (["--bogus"], ["--fault=nope"], ["--rooms=x"], ["--tls-cert=a"]):
+    # Bad flags: one line on stderr and exit 1, as the exporter (and kingpin) does.
+    for bad, message in ((["--bogus"], 'unknown long flag "--bogus"'),
+                         (["--fault=nope"], "--fault: want NAME[:PROB][:COUNT]"),
+                         (["--rooms=x"], '--rooms: want a whole number 0..10000000, got "x"'),
+                         (["--rooms", "10000001"], "--rooms: want a whole number"),
+                         (["--port=1", "--port=2"], 'flag "--port" cannot be repeated'),
+                         (["--churn=yes"], 'flag "--churn" takes no value'),
+                         (["--tls-cert=a"], "--tls-cert and --tls-key go together")):
         out = subprocess.run([binary] + bad, capture_output=True, text=True, timeout=10)
-        if out.returncode == 0 or not out.stderr:
-            fail("%s should be refused" % bad)
+        if (out.returncode != 1 or not out.stderr.startswith("tencent_live_simulator: error: " + message)
+                or not out.stderr.endswith(", try --help\n") or out.stderr.count("\n") != 1):
+            fail("%s: want exit 1 and one error line, got rc=%d stderr=%r" % (bad, out.returncode, out.stderr))
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         proc = subprocess.Popen(
-            [binary, "--port=0", "--rooms=42", "--seed=7", "--fault=internal_error:1:1"],
+            [binary, "--port=0", "--rooms", "42", "--seed=7", "--fault=internal_error:1:1"],
             stdout=subprocess.PIPE, text=True)
         try:
             line = proc.stdout.readline()

@@ -32,9 +32,7 @@ using tle::SimulatorOptions;
 namespace {
 
 std::int64_t Now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return static_cast<std::int64_t>(tle::RealClock().NowUnix());
 }
 
 SimulatorOptions FastOptions() {
@@ -70,8 +68,13 @@ class Api {
     client_.set_keep_alive(true);
     client_.set_tcp_nodelay(true);
     identifier = options.identifier;
+    // Minted at the simulator's own time, which checks it.
+    const std::int64_t now =
+        options.clock != nullptr
+            ? static_cast<std::int64_t>(options.clock->NowUnix())
+            : Now();
     usersig = tle::MintUserSig(options.secret_key, identifier, options.sdkappid,
-                               Now(), 86400);
+                               now, 86400);
     sdkappid = std::to_string(options.sdkappid);
   }
 

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "exporter/client/usersig.h"
+#include "exporter/common/clock.h"
 #include "simulator/simulator.h"
 
 namespace tle {
@@ -44,9 +45,8 @@ class Caller {
   Caller(const Simulator& sim, const SimulatorOptions& options)
       : client_(sim.endpoint()) {
     client_.set_read_timeout(30, 0);
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    const std::int64_t now =
+        static_cast<std::int64_t>(tle::RealClock().NowUnix());
     usersig = MintUserSig(options.secret_key, options.identifier,
                           options.sdkappid, now, 86400);
     query = "sdkappid=" + std::to_string(options.sdkappid) +

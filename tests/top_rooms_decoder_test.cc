@@ -4,23 +4,15 @@
 #include "exporter/decoder/top_rooms_decoder.h"
 
 #include <catch2/catch.hpp>
-#include <fstream>
-#include <iterator>
 #include <string>
 
 #include "exporter/decoder/room_page_decoder.h"
+#include "tests/support/fixtures.h"
 
 namespace tle {
 namespace {
 
-std::string ReadAnswer(const std::string& name) {
-  const std::string path = std::string(TLE_FIXTURES_DIR) + "/answers/" + name;
-  std::ifstream in(path, std::ios::binary);
-  INFO(path);
-  REQUIRE(in.good());
-  return std::string(std::istreambuf_iterator<char>(in),
-                     std::istreambuf_iterator<char>());
-}
+using testing::ReadAnswer;
 
 std::string Ok(const std::string& response) {
   return R"({"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0,"RequestId":"Id-9",)"

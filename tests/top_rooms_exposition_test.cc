@@ -17,11 +17,7 @@ namespace {
 
 using testing::ParseSamples;
 
-std::string Join(const std::vector<std::string_view>& pieces) {
-  std::string out;
-  for (std::string_view piece : pieces) out.append(piece);
-  return out;
-}
+using testing::JoinPieces;
 
 TopRoomsSnapshot Sample(std::int64_t sdkappid) {
   TopRoomsSnapshot s;
@@ -36,7 +32,7 @@ TopRoomsSnapshot Sample(std::int64_t sdkappid) {
 
 TEST_CASE("a round renders the contract's families with exact values") {
   RenderedTopRooms r = RenderTopRooms(Sample(7));
-  const std::string text = Join(AssembleTopRooms({&r}));
+  const std::string text = JoinPieces(AssembleTopRooms({&r}));
   auto samples = ParseSamples(text);
   CHECK(samples["tencent_live_room_members{sdkappid=\"7\",room_id=\"a\"}"] ==
         12);
@@ -88,7 +84,7 @@ TEST_CASE(
     "every series carries the app's constant labels right after sdkappid") {
   RenderedTopRooms r =
       RenderTopRooms(Sample(7), {{"env", "prod"}, {"team", "live"}});
-  const std::string text = Join(AssembleTopRooms({&r}));
+  const std::string text = JoinPieces(AssembleTopRooms({&r}));
   auto samples = ParseSamples(text);
   CHECK(samples["tencent_live_room_members{sdkappid=\"7\",env=\"prod\",team="
                 "\"live\","
@@ -108,7 +104,7 @@ TEST_CASE("before a round completes there is no last-success series") {
   s.sdkappid = 7;
   s.round_seconds = 3;
   RenderedTopRooms r = RenderTopRooms(s);
-  const std::string text = Join(AssembleTopRooms({&r}));
+  const std::string text = JoinPieces(AssembleTopRooms({&r}));
   CHECK(text.find("tencent_live_top_rooms_last_success_timestamp_seconds") ==
         std::string::npos);
   CHECK(
@@ -125,7 +121,7 @@ TEST_CASE("RoomIds are made valid UTF-8, without duplicate series") {
   s.rooms.push_back(
       TopRoom{"x\xfe", 2, std::nullopt});  // repairs to the same id
   RenderedTopRooms r = RenderTopRooms(s);
-  auto samples = ParseSamples(Join(AssembleTopRooms({&r})));
+  auto samples = ParseSamples(JoinPieces(AssembleTopRooms({&r})));
   CHECK(samples["tencent_live_room_members{sdkappid=\"1\",room_id="
                 "\"x\xEF\xBF\xBD\"}"] == 1);
   int n = 0;
@@ -137,7 +133,7 @@ TEST_CASE(
     "two apps share one header per family, and promtool accepts the text") {
   RenderedTopRooms a = RenderTopRooms(Sample(1));
   RenderedTopRooms b = RenderTopRooms(Sample(2));
-  const std::string text = Join(AssembleTopRooms({&a, &b}));
+  const std::string text = JoinPieces(AssembleTopRooms({&a, &b}));
   std::size_t headers = 0;
   for (std::size_t at = text.find("# TYPE tencent_live_room_members ");
        at != std::string::npos;

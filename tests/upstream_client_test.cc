@@ -27,14 +27,16 @@
 #include <vector>
 
 #include "exporter/client/http_room_source.h"
+#include "exporter/common/clock.h"
 #include "exporter/decoder/room_page_decoder.h"
 #include "simulator/usersig_check.h"
+#include "tests/support/loopback.h"
 
 namespace tle {
 namespace {
 
 using std::chrono::milliseconds;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 constexpr std::int64_t kApp = 1400000000;
 constexpr const char* kSecret = "client-test-secret-8d1e";
@@ -80,8 +82,8 @@ class RawConnection {
 
   // Sleeps, but returns at once (false) when the server stops.
   bool Pause(milliseconds how_long) {
-    const auto until = Clock::now() + how_long;
-    while (Clock::now() < until) {
+    const auto until = SteadyClock::now() + how_long;
+    while (SteadyClock::now() < until) {
       if (stopping_) return false;
       std::this_thread::sleep_for(milliseconds(5));
     }
@@ -114,19 +116,9 @@ class RawServer {
   using Script = std::function<void(RawConnection&)>;
 
   explicit RawServer(Script script) : script_(std::move(script)) {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(listen_fd_ >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    REQUIRE(::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr),
-                   sizeof(addr)) == 0);
-    REQUIRE(::listen(listen_fd_, 64) == 0);
-    socklen_t len = sizeof(addr);
-    REQUIRE(::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr),
-                          &len) == 0);
-    port_ = ntohs(addr.sin_port);
+    const testing::LoopbackListener listener = testing::ListenOnLoopback(64);
+    listen_fd_ = listener.fd;
+    port_ = listener.port;
     acceptor_ = std::thread([this] { AcceptLoop(); });
   }
 
@@ -204,6 +196,34 @@ RawServer::Script Serve(std::string body,
   };
 }
 
+// The request heads a RawServer has read, in order. Safe from any thread.
+class RecordedHeads {
+ public:
+  void Add(std::string head) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    heads_.push_back(std::move(head));
+  }
+  std::vector<std::string> All() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return heads_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::string> heads_;
+};
+
+// Like Serve, recording every request's head in `heads` first.
+RawServer::Script ServeRecording(RecordedHeads* heads, std::string body) {
+  return [heads, body = std::move(body)](RawConnection& c) {
+    std::string head;
+    while (c.ReadRequest(&head)) {
+      heads->Add(head);
+      if (!c.Write(Answer(body))) return;
+    }
+  };
+}
+
 AppConfig App(const std::string& endpoint) {
   AppConfig app;
   app.sdkappid = kApp;
@@ -220,10 +240,11 @@ struct Timed {
 };
 
 Timed TimedCall(UpstreamClient& client, Api api = Api::kGetRoomList) {
-  const auto start = Clock::now();
+  const auto start = SteadyClock::now();
   Timed out;
   out.response = client.Call(api, R"({"Next":"","Count":20})");
-  out.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  out.seconds =
+      std::chrono::duration<double>(SteadyClock::now() - start).count();
   return out;
 }
 
@@ -471,7 +492,7 @@ TEST_CASE("several requests are in flight at once", "[client]") {
   std::mutex mutex;
   std::condition_variable cv;
   int done = 0, ok = 0;
-  const auto start = Clock::now();
+  const auto start = SteadyClock::now();
   for (int i = 0; i < kRequests; ++i) {
     client->Send(Api::kGetMemberList, R"({"RoomId":"r1","Next":""})",
                  [&](ApiResponse r) {
@@ -485,7 +506,7 @@ TEST_CASE("several requests are in flight at once", "[client]") {
   REQUIRE(cv.wait_for(lock, std::chrono::seconds(10),
                       [&] { return done == kRequests; }));
   const double seconds =
-      std::chrono::duration<double>(Clock::now() - start).count();
+      std::chrono::duration<double>(SteadyClock::now() - start).count();
   INFO("8 requests of 200 ms each took " << seconds << " s");
   CHECK(ok == kRequests);
   CHECK(seconds < 0.8);  // one after another they would take 1.6 s
@@ -507,18 +528,8 @@ TEST_CASE("sequential requests reuse one keep-alive connection", "[client]") {
 
 TEST_CASE("requests carry the API's path and the five query parameters",
           "[client]") {
-  std::mutex mutex;
-  std::vector<std::string> heads;
-  RawServer server([&](RawConnection& c) {
-    std::string head;
-    while (c.ReadRequest(&head)) {
-      {
-        std::lock_guard<std::mutex> lock(mutex);
-        heads.push_back(head);
-      }
-      if (!c.Write(Answer(GoodBody()))) return;
-    }
-  });
+  RecordedHeads recorded;
+  RawServer server(ServeRecording(&recorded, GoodBody()));
   AppConfig app = App(server.endpoint() + "/");  // a trailing slash is fine
   app.walk.usersig_ttl = std::chrono::hours(2);
   auto client = MakeHttpUpstreamClient(app);
@@ -526,7 +537,7 @@ TEST_CASE("requests carry the API's path and the five query parameters",
   REQUIRE(TimedCall(*client, Api::kGetMemberList).response.error.ok());
   client->RenewCredential();
   REQUIRE(TimedCall(*client, Api::kGetRoomStats).response.error.ok());
-  std::lock_guard<std::mutex> lock(mutex);
+  const std::vector<std::string> heads = recorded.All();
   REQUIRE(heads.size() == 3);
   const char* names[] = {"get_room_list", "get_member_list", "get_room_stats"};
   for (std::size_t i = 0; i < 3; ++i) {
@@ -539,9 +550,8 @@ TEST_CASE("requests carry the API's path and the five query parameters",
     REQUIRE(sig_end != std::string::npos);
     const std::string usersig =
         heads[i].substr(prefix.size(), sig_end - prefix.size());
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    const std::int64_t now =
+        static_cast<std::int64_t>(tle::RealClock().NowUnix());
     CHECK(CheckUserSig(usersig, kSecret, "administrator", kApp, now) ==
           UserSigCheck::kValid);
     const auto fields = DecodeUserSig(usersig);
@@ -556,24 +566,15 @@ TEST_CASE("requests carry the API's path and the five query parameters",
 }
 
 TEST_CASE("a static usersig is sent as configured", "[client]") {
-  std::string head;
-  std::mutex mutex;
-  RawServer server([&](RawConnection& c) {
-    std::string h;
-    while (c.ReadRequest(&h)) {
-      {
-        std::lock_guard<std::mutex> lock(mutex);
-        head = h;
-      }
-      if (!c.Write(Answer(GoodBody()))) return;
-    }
-  });
+  RecordedHeads recorded;
+  RawServer server(ServeRecording(&recorded, GoodBody()));
   AppConfig app = App(server.endpoint());
   app.credential = {Credential::Kind::kStaticUserSig, "static*sig-value_"};
   auto client = MakeHttpUpstreamClient(app);
   REQUIRE(TimedCall(*client).response.error.ok());
-  std::lock_guard<std::mutex> lock(mutex);
-  CHECK(head.find("&usersig=static*sig-value_&random=") != std::string::npos);
+  REQUIRE(!recorded.All().empty());
+  CHECK(recorded.All().back().find("&usersig=static*sig-value_&random=") !=
+        std::string::npos);
 }
 
 TEST_CASE("Cancel fails what is in flight at once, and every later Send",
@@ -619,18 +620,8 @@ TEST_CASE("destroying the client fails requests still in flight", "[client]") {
 }
 
 TEST_CASE("HttpRoomSource: one get_room_list call, decoded", "[client]") {
-  std::string head;
-  std::mutex mutex;
-  RawServer server([&](RawConnection& c) {
-    std::string h;
-    while (c.ReadRequest(&h)) {
-      {
-        std::lock_guard<std::mutex> lock(mutex);
-        head = h;
-      }
-      if (!c.Write(Answer(GoodBody()))) return;
-    }
-  });
+  RecordedHeads recorded;
+  RawServer server(ServeRecording(&recorded, GoodBody()));
   HttpRoomSource source(App(server.endpoint()));
   const DecodeResult r = source.FetchPage("cur\"sor", 7);
   REQUIRE(r.error.ok());
@@ -638,10 +629,9 @@ TEST_CASE("HttpRoomSource: one get_room_list call, decoded", "[client]") {
   CHECK(r.page.rooms[0].room_id == "r1");
   CHECK(RoomListBody("cur\"sor\x01", 7) ==
         R"({"Next":"cur\"sor\u0001","Count":7})");
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    CHECK(head.find("POST /v4/live_engine_http_srv/get_room_list?") == 0);
-  }
+  REQUIRE(!recorded.All().empty());
+  CHECK(recorded.All().back().find(
+            "POST /v4/live_engine_http_srv/get_room_list?") == 0);
   source.Cancel();
   CHECK(source.FetchPage("", 20).error.message == "cancelled");
 }
@@ -669,26 +659,13 @@ TEST_CASE("HTTP_PROXY and http_proxy are honoured, NO_PROXY bypasses them",
         "ALL_PROXY", "no_proxy", "NO_PROXY"}) {
     ::unsetenv(name);
   }
-  std::mutex mutex;
-  std::vector<std::string> proxied;
+  RecordedHeads proxied;
   const std::string proxied_body =
       R"({"ActionStatus":"OK","ErrorCode":0,"RequestId":"via-proxy","Response":{"Next":"","RoomList":[]}})";
-  RawServer proxy([&](RawConnection& c) {
-    std::string head;
-    while (c.ReadRequest(&head)) {
-      {
-        std::lock_guard<std::mutex> lock(mutex);
-        proxied.push_back(head.substr(0, head.find("\r\n")));
-      }
-      if (!c.Write(Answer(proxied_body))) return;
-    }
-  });
+  RawServer proxy(ServeRecording(&proxied, proxied_body));
   RawServer upstream(Serve(GoodBody()));
   const std::string proxy_url = proxy.endpoint();
-  const auto proxied_count = [&] {
-    std::lock_guard<std::mutex> lock(mutex);
-    return proxied.size();
-  };
+  const auto proxied_count = [&] { return proxied.All().size(); };
 
   for (const char* name : {"HTTP_PROXY", "http_proxy"}) {
     INFO(name);
@@ -701,11 +678,11 @@ TEST_CASE("HTTP_PROXY and http_proxy are honoured, NO_PROXY bypasses them",
       CHECK(t.response.body == proxied_body);
     }
     REQUIRE(proxied_count() == before + 1);
-    std::lock_guard<std::mutex> lock(mutex);
     // Absolute form: the proxy is asked for the upstream's URL.
-    CHECK(proxied.back().rfind("POST " + upstream.endpoint() +
-                                   "/v4/live_engine_http_srv/get_room_list?",
-                               0) == 0);
+    CHECK(proxied.All().back().rfind(
+              "POST " + upstream.endpoint() +
+                  "/v4/live_engine_http_srv/get_room_list?",
+              0) == 0);
   }
   CHECK(upstream.accepted() == 0);
 

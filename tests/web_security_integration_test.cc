@@ -101,7 +101,7 @@ class FakeBackend final : public WebBackend {
   }
   std::string LandingPage() override { return "<html>landing</html>"; }
   bool Ready() override { return true; }
-  std::string Reload() override { return ""; }
+  Status Reload() override { return Status::Ok(); }
 
   void Hold(bool hold) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -171,7 +171,7 @@ int CurlStatus(const Pki& pki, int port, const std::string& cert = "",
   return status == 0 ? -1 : status;
 }
 
-int Status(const httplib::Result& result) {
+int HttpStatus(const httplib::Result& result) {
   if (!result)
     UNSCOPED_INFO("request failed: " << httplib::to_string(result.error()));
   return result ? result->status : -1;
@@ -268,20 +268,20 @@ TEST_CASE("TLS serving with the web config's certificate", "[integration]") {
   auto client = TlsClient(pki, port);
   auto res = client->Get("/metrics");
   INFO("verify result " << client->get_openssl_verify_result());
-  REQUIRE(Status(res) == 200);
+  REQUIRE(HttpStatus(res) == 200);
   CHECK(res->body.find("tencent_live_up") != std::string::npos);
-  CHECK(Status(client->Get("/-/healthy")) == 200);
+  CHECK(HttpStatus(client->Get("/-/healthy")) == 200);
 
   SECTION("plain HTTP to the TLS port gets no answer") {
     httplib::Client plain("127.0.0.1", port);
     plain.set_read_timeout(3);
-    CHECK(Status(plain.Get("/metrics")) != 200);
+    CHECK(HttpStatus(plain.Get("/metrics")) != 200);
   }
   SECTION("a client that does not trust the CA is refused") {
     httplib::SSLClient stranger("localhost", port);
     stranger.set_ca_cert_path(pki.Path("other_ca.crt").c_str());
     stranger.enable_server_certificate_verification(true);
-    CHECK(Status(stranger.Get("/metrics")) == -1);
+    CHECK(HttpStatus(stranger.Get("/metrics")) == -1);
   }
   SECTION("TLS 1.1 is refused, TLS 1.2 is served") {
     const std::string s_client =
@@ -308,7 +308,7 @@ TEST_CASE("RequireAndVerifyClientCert wants a certificate from client_ca_file",
 
   CHECK(CurlStatus(pki, port, "client.crt", "client.key") == 200);
   CHECK(CurlStatus(pki, port) == -1);
-  CHECK(Status(TlsClient(pki, port)->Get("/metrics")) == -1);
+  CHECK(HttpStatus(TlsClient(pki, port)->Get("/metrics")) == -1);
   CHECK(CurlStatus(pki, port, "stranger.crt", "stranger.key") == -1);
 }
 
@@ -376,17 +376,17 @@ TEST_CASE("Basic auth: right, wrong and unknown user; verified ones cached",
   httplib::Client client("127.0.0.1", port);
 
   auto none = client.Get("/metrics");
-  REQUIRE(Status(none) == 401);
+  REQUIRE(HttpStatus(none) == 401);
   CHECK(none->get_header_value("WWW-Authenticate").rfind("Basic", 0) == 0);
-  CHECK(Status(client.Get("/-/healthy")) == 401);
+  CHECK(HttpStatus(client.Get("/-/healthy")) == 401);
 
   client.set_basic_auth("alice", "open sesame");
   double first =
-      SecondsFor([&] { CHECK(Status(client.Get("/metrics")) == 200); });
+      SecondsFor([&] { CHECK(HttpStatus(client.Get("/metrics")) == 200); });
   double cached = 1e9;
   for (int i = 0; i < 3; ++i) {
     cached = std::min(cached, SecondsFor([&] {
-                        CHECK(Status(client.Get("/metrics")) == 200);
+                        CHECK(HttpStatus(client.Get("/metrics")) == 200);
                       }));
   }
 
@@ -395,7 +395,7 @@ TEST_CASE("Basic auth: right, wrong and unknown user; verified ones cached",
   for (int i = 0; i < 3; ++i) {
     wrong = std::min(wrong, SecondsFor([&] {
                        auto res = client.Get("/metrics");
-                       REQUIRE(Status(res) == 401);
+                       REQUIRE(HttpStatus(res) == 401);
                        CHECK(res->has_header("WWW-Authenticate"));
                      }));
   }
@@ -403,11 +403,11 @@ TEST_CASE("Basic auth: right, wrong and unknown user; verified ones cached",
   double unknown = 1e9;
   for (int i = 0; i < 3; ++i) {
     unknown = std::min(unknown, SecondsFor([&] {
-                         CHECK(Status(client.Get("/metrics")) == 401);
+                         CHECK(HttpStatus(client.Get("/metrics")) == 401);
                        }));
   }
   client.set_basic_auth("alice", "");
-  CHECK(Status(client.Get("/metrics")) == 401);
+  CHECK(HttpStatus(client.Get("/metrics")) == 401);
   INFO("first " << first << " cached " << cached << " wrong " << wrong
                 << " unknown " << unknown);
   // bcrypt at cost 10 takes tens of milliseconds; the cache makes a repeat
@@ -428,21 +428,21 @@ TEST_CASE("--web.max-requests answers 503 at once past the limit",
     auto slow = [port] {
       httplib::Client c("127.0.0.1", port);
       c.set_read_timeout(20);
-      return Status(c.Get("/metrics"));
+      return HttpStatus(c.Get("/metrics"));
     };
     auto a = std::async(std::launch::async, slow);
     auto b = std::async(std::launch::async, slow);
     REQUIRE(backend.WaitForScrapes(2));
     httplib::Client c("127.0.0.1", port);
     double took = SecondsFor([&] {
-      CHECK(Status(c.Get("/metrics")) == 503);
-      CHECK(Status(c.Get("/-/healthy")) == 503);
+      CHECK(HttpStatus(c.Get("/metrics")) == 503);
+      CHECK(HttpStatus(c.Get("/-/healthy")) == 503);
     });
     CHECK(took < 2.0);
     backend.Hold(false);
     CHECK(a.get() == 200);
     CHECK(b.get() == 200);
-    CHECK(Status(c.Get("/-/healthy")) == 200);
+    CHECK(HttpStatus(c.Get("/-/healthy")) == 200);
   }
   SECTION("a body still being streamed counts until its last byte") {
     backend.SetBody(std::string(64u << 20, 'x'));  // far past socket buffers
@@ -466,12 +466,12 @@ TEST_CASE("--web.max-requests answers 503 at once past the limit",
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     httplib::Client c("127.0.0.1", port);
     c.set_read_timeout(5);
-    CHECK(Status(c.Get("/-/healthy")) == 503);
+    CHECK(HttpStatus(c.Get("/-/healthy")) == 503);
     close(fd);  // the stream ends; its slot is given back
     int status = 0;
     for (int i = 0; i < 100 && status != 200; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      status = Status(c.Get("/-/healthy"));
+      status = HttpStatus(c.Get("/-/healthy"));
     }
     CHECK(status == 200);
   }
@@ -589,7 +589,7 @@ TEST_CASE("Reloading the web config", "[integration]") {
   int port = server.Start();
   auto client = TlsClient(pki, port);
   client->set_basic_auth("alice", "one");
-  REQUIRE(Status(client->Get("/metrics")) == 200);
+  REQUIRE(HttpStatus(client->Get("/metrics")) == 200);
 
   SECTION("a good file changes users and client auth for new requests") {
     pki.Write("web.yml",
@@ -611,7 +611,7 @@ TEST_CASE("Reloading the web config", "[integration]") {
     CHECK_THROWS_WITH(server.ReloadWebConfig(), Catch::Contains("restart"));
     auto again = TlsClient(pki, port);
     again->set_basic_auth("alice", "one");
-    CHECK(Status(again->Get("/metrics")) == 200);
+    CHECK(HttpStatus(again->Get("/metrics")) == 200);
   }
 }
 

@@ -48,9 +48,9 @@ class CountingBackend final : public WebBackend {
   }
   std::string LandingPage() override { return "<html>landing</html>"; }
   bool Ready() override { return true; }
-  std::string Reload() override {
+  Status Reload() override {
     ++reloads_;
-    return "";
+    return Status::Ok();
   }
 
   void Hold(bool hold) {

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <iterator>
 #include <mutex>
 
 #include "exporter/common/text.h"
@@ -19,16 +20,28 @@ std::atomic<LogFormat> g_format{LogFormat::kLogfmt};
 std::atomic<LogSink> g_sink{nullptr};
 std::mutex g_write_mutex;
 
-const char* LevelName(LogLevel level) {
-  switch (level) {
-    case LogLevel::kDebug:
-      return "debug";
-    case LogLevel::kInfo:
-      return "info";
-    case LogLevel::kWarn:
-      return "warn";
-    case LogLevel::kError:
-      return "error";
+// One row per level and format: the name the flags and the lines use.
+struct LevelName {
+  LogLevel level;
+  std::string_view name;
+};
+constexpr LevelName kLevelNames[] = {{LogLevel::kDebug, "debug"},
+                                     {LogLevel::kInfo, "info"},
+                                     {LogLevel::kWarn, "warn"},
+                                     {LogLevel::kError, "error"}};
+static_assert(std::size(kLevelNames) ==
+              static_cast<std::size_t>(LogLevel::kError) + 1);
+
+struct FormatName {
+  LogFormat format;
+  std::string_view name;
+};
+constexpr FormatName kFormatNames[] = {{LogFormat::kLogfmt, "logfmt"},
+                                       {LogFormat::kJson, "json"}};
+
+std::string_view NameOf(LogLevel level) {
+  for (const LevelName& row : kLevelNames) {
+    if (row.level == level) return row.name;
   }
   return "info";
 }
@@ -165,28 +178,18 @@ bool LogValue::absent() const {
   return text != nullptr && text->empty();
 }
 
-bool ParseLogLevel(std::string_view text, LogLevel* level) {
-  if (text == "debug")
-    *level = LogLevel::kDebug;
-  else if (text == "info")
-    *level = LogLevel::kInfo;
-  else if (text == "warn")
-    *level = LogLevel::kWarn;
-  else if (text == "error")
-    *level = LogLevel::kError;
-  else
-    return false;
-  return true;
+std::optional<LogLevel> ParseLogLevel(std::string_view text) {
+  for (const LevelName& row : kLevelNames) {
+    if (row.name == text) return row.level;
+  }
+  return std::nullopt;
 }
 
-bool ParseLogFormat(std::string_view text, LogFormat* format) {
-  if (text == "logfmt")
-    *format = LogFormat::kLogfmt;
-  else if (text == "json")
-    *format = LogFormat::kJson;
-  else
-    return false;
-  return true;
+std::optional<LogFormat> ParseLogFormat(std::string_view text) {
+  for (const FormatName& row : kFormatNames) {
+    if (row.name == text) return row.format;
+  }
+  return std::nullopt;
 }
 
 void SetLogLevel(LogLevel level) { g_level = level; }
@@ -203,7 +206,7 @@ std::string FormatLogLine(LogFormat format, double unix_seconds, LogLevel level,
     line.append("{\"ts\":");
     AppendJsonString(&line, Timestamp(unix_seconds));
     line.append(",\"level\":");
-    AppendJsonString(&line, LevelName(level));
+    AppendJsonString(&line, NameOf(level));
     line.append(",\"msg\":");
     AppendJsonString(&line, CleanText(msg));
     for (const auto& [key, value] : fields) {
@@ -216,7 +219,7 @@ std::string FormatLogLine(LogFormat format, double unix_seconds, LogLevel level,
     line.push_back('}');
   } else {
     line.append("ts=").append(Timestamp(unix_seconds));
-    line.append(" level=").append(LevelName(level));
+    line.append(" level=").append(NameOf(level));
     line.append(" msg=");
     AppendLogfmtString(&line, CleanText(msg));
     for (const auto& [key, value] : fields) {

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -27,8 +28,10 @@ namespace tle {
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 enum class LogFormat { kLogfmt, kJson };
 
-bool ParseLogLevel(std::string_view text, LogLevel* level);
-bool ParseLogFormat(std::string_view text, LogFormat* format);
+// "debug", "info", "warn", "error" / "logfmt", "json"; nullopt for any other
+// text.
+std::optional<LogLevel> ParseLogLevel(std::string_view text);
+std::optional<LogFormat> ParseLogFormat(std::string_view text);
 
 // A duration the way the config writes it (Prometheus duration syntax,
 // largest unit first): "0s", "250ms", "30s", "1m30s", "2h", "1d", "1w",

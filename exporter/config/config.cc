@@ -29,6 +29,7 @@
 #include <sstream>
 #include <utility>
 
+#include "exporter/common/status.h"
 #include "exporter/common/text.h"
 #include "exporter/config/config_text.h"
 
@@ -284,9 +285,9 @@ void TrimWhitespace(std::string* text) {
 }
 
 // Validates `https://host[:port]` / `http://host[:port]` (one trailing "/"
-// allowed) and returns the normalised form, or an error text that does not
+// allowed) and returns the normalised form, or an error whose message does not
 // repeat the value (it could hold userinfo).
-std::string NormaliseEndpoint(std::string_view text, std::string* error) {
+Result<std::string> NormaliseEndpoint(std::string_view text) {
   std::string scheme;
   const auto colon = text.find("://");
   if (colon != std::string_view::npos) {
@@ -295,33 +296,30 @@ std::string NormaliseEndpoint(std::string_view text, std::string* error) {
     }
   }
   if (scheme != "https" && scheme != "http") {
-    *error = "must start with https:// (or http:// for a local fake)";
-    return {};
+    return Status::Error(
+        "must start with https:// (or http:// for a local fake)");
   }
   std::string_view rest = text.substr(colon + 3);
   if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
   if (rest.find_first_of("/?#") != std::string_view::npos) {
-    *error = "must be scheme://host[:port] with no path, query or fragment";
-    return {};
+    return Status::Error(
+        "must be scheme://host[:port] with no path, query or fragment");
   }
   if (rest.find('@') != std::string_view::npos) {
-    *error = "must not carry user information (user:password@)";
-    return {};
+    return Status::Error("must not carry user information (user:password@)");
   }
   std::string_view host = rest;
   std::string_view port;
   if (!rest.empty() && rest.front() == '[') {  // IPv6 literal
     const auto close = rest.find(']');
     if (close == std::string_view::npos) {
-      *error = "has an unterminated [IPv6] host";
-      return {};
+      return Status::Error("has an unterminated [IPv6] host");
     }
     host = rest.substr(0, close + 1);
     std::string_view after = rest.substr(close + 1);
     if (!after.empty()) {
       if (after.front() != ':') {
-        *error = "has text after the [IPv6] host";
-        return {};
+        return Status::Error("has text after the [IPv6] host");
       }
       port = after.substr(1);
       if (port.empty()) port = ":";  // forces the port error below
@@ -332,8 +330,7 @@ std::string NormaliseEndpoint(std::string_view text, std::string* error) {
           return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' ||
                  c == '.';
         })) {
-      *error = "has an invalid [IPv6] host";
-      return {};
+      return Status::Error("has an invalid [IPv6] host");
     }
   } else {
     const auto port_colon = rest.find(':');
@@ -343,25 +340,19 @@ std::string NormaliseEndpoint(std::string_view text, std::string* error) {
       if (port.empty()) port = ":";
     }
     if (host.empty()) {
-      *error = "has an empty host";
-      return {};
+      return Status::Error("has an empty host");
     }
     if (!std::all_of(host.begin(), host.end(), [](char c) {
           return std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
                  c == '.' || c == '_';
         })) {
-      *error = "has an invalid host name";
-      return {};
+      return Status::Error("has an invalid host name");
     }
   }
   if (!port.empty()) {
-    const auto number =
-        LooksLikeInt(port) && port.front() != '-' && port.front() != '+'
-            ? ParseInt(port)
-            : std::nullopt;
+    const std::optional<std::uint64_t> number = ParseUint64(port);
     if (!number || *number < 1 || *number > 65535) {
-      *error = "has an invalid port (1..65535)";
-      return {};
+      return Status::Error("has an invalid port (1..65535)");
     }
   }
   std::string out = scheme + "://" + std::string(host);
@@ -995,9 +986,9 @@ AppConfig Parser::App(const YAML::Node& node, const std::string& path,
       }
       app.endpoint = *endpoint;
     } else if (name == "endpoint") {
-      std::string error;
-      app.endpoint = NormaliseEndpoint(String(entry, key), &error);
-      if (!error.empty()) Fail(entry.Where(), key, error);
+      Result<std::string> endpoint = NormaliseEndpoint(String(entry, key));
+      if (!endpoint.ok()) Fail(entry.Where(), key, endpoint.status().message());
+      app.endpoint = std::move(endpoint).value();
     } else if (name == "identifier") {
       app.identifier = String(entry, key);
     } else if (name == "secret_key_file" || name == "secret_key_env" ||

@@ -11,6 +11,7 @@
 #include <memory>
 #include <set>
 
+#include "exporter/common/text.h"
 #include "exporter/config/config_text.h"
 
 namespace tle {
@@ -27,10 +28,9 @@ bool ValidBcrypt(const std::string& hash) {
     return false;
   }
   if (hash[2] != 'a' && hash[2] != 'b' && hash[2] != 'y') return false;
-  if (hash[4] < '0' || hash[4] > '9' || hash[5] < '0' || hash[5] > '9')
-    return false;
-  int cost = (hash[4] - '0') * 10 + (hash[5] - '0');
-  if (cost < 4 || cost > 31) return false;
+  const std::optional<std::uint64_t> cost =
+      ParseUint64(std::string_view(hash).substr(4, 2));
+  if (!cost || *cost < 4 || *cost > 31) return false;
   for (std::size_t i = 7; i < hash.size(); ++i) {
     char c = hash[i];
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <limits>
 #include <map>
 #include <sstream>
 
@@ -31,14 +30,8 @@ MetricFamily Family(const char* name, const char* help, MetricType type) {
 
 void AddValue(MetricFamily* family, std::vector<ClientMetric::Label> labels,
               double value) {
-  ClientMetric metric;
-  metric.label = std::move(labels);
-  if (family->type == MetricType::Counter) {
-    metric.counter.value = value;
-  } else {
-    metric.gauge.value = value;
-  }
-  family->metric.push_back(std::move(metric));
+  family->metric.push_back(
+      detail::Sample(std::move(labels), family->type, value));
 }
 
 double BootTime() {
@@ -185,21 +178,9 @@ std::string RenderHealth(const std::vector<AppHealth>& apps,
                static_cast<double>(a.failed));
       AddValue(&retries, {MakeLabel("sdkappid", id), MakeLabel("api", a.api)},
                static_cast<double>(a.retries));
-      ClientMetric histogram;
-      histogram.label = {MakeLabel("sdkappid", id), MakeLabel("api", a.api)};
-      histogram.histogram.sample_count = a.duration_count;
-      histogram.histogram.sample_sum = a.duration_sum;
-      std::uint64_t cumulative = 0;
-      for (std::size_t b = 0; b <= bounds.size(); ++b) {
-        cumulative += a.duration_buckets[b];
-        ClientMetric::Bucket bucket;
-        bucket.cumulative_count = cumulative;
-        bucket.upper_bound = b < bounds.size()
-                                 ? bounds[b]
-                                 : std::numeric_limits<double>::infinity();
-        histogram.histogram.bucket.push_back(bucket);
-      }
-      latency.metric.push_back(std::move(histogram));
+      latency.metric.push_back(detail::Histogram(
+          {MakeLabel("sdkappid", id), MakeLabel("api", a.api)},
+          a.duration_count, a.duration_sum, a.duration_buckets, bounds));
     }
     for (int r = 0; r < kRejectReasonCount; ++r) {
       AddValue(&rejected,

@@ -1,7 +1,6 @@
 #include "exporter/metrics/snapshot_exposition.h"
 
 #include <algorithm>
-#include <limits>
 #include <map>
 #include <set>
 #include <unordered_set>
@@ -19,11 +18,7 @@ using prometheus::MetricType;
 
 constexpr std::size_t kBatch = 512;  // rooms per serialized batch
 
-struct FamilyInfo {
-  const char* name;
-  const char* help;
-  MetricType type;
-};
+using detail::FamilyInfo;
 
 // Every HELP says where the numbers come from: a background walk, not the
 // scrape.
@@ -86,42 +81,26 @@ constexpr std::array<FamilyInfo, kSnapshotFamilyCount> kFamilies = {{
      "walks; rate() of it is entries per second.",
      MetricType::Counter},
 }};
+// A row left out would be value-initialized: the last one must be filled in.
+static_assert(kFamilies.back().name != nullptr, "a family row is missing");
 
 std::size_t Index(SnapshotFamily family) {
   return static_cast<std::size_t>(family);
 }
 
 ClientMetric Gauge(std::vector<ClientMetric::Label> labels, double value) {
-  ClientMetric metric;
-  metric.label = std::move(labels);
-  metric.gauge.value = value;
-  return metric;
+  return detail::Sample(std::move(labels), MetricType::Gauge, value);
 }
 
 ClientMetric Counter(std::vector<ClientMetric::Label> labels, double value) {
-  ClientMetric metric;
-  metric.label = std::move(labels);
-  metric.counter.value = value;
-  return metric;
+  return detail::Sample(std::move(labels), MetricType::Counter, value);
 }
 
 ClientMetric LifetimeHistogram(std::vector<ClientMetric::Label> labels,
                                const LifecycleTotals& totals) {
-  ClientMetric metric;
-  metric.label = std::move(labels);
-  metric.histogram.sample_count = totals.lifetime_count;
-  metric.histogram.sample_sum = totals.lifetime_sum;
-  std::uint64_t cumulative = 0;
-  for (std::size_t b = 0; b < totals.lifetime_buckets.size(); ++b) {
-    cumulative += totals.lifetime_buckets[b];
-    ClientMetric::Bucket bucket;
-    bucket.cumulative_count = cumulative;
-    bucket.upper_bound = b < kRoomLifetimeBuckets.size()
-                             ? kRoomLifetimeBuckets[b]
-                             : std::numeric_limits<double>::infinity();
-    metric.histogram.bucket.push_back(bucket);
-  }
-  return metric;
+  return detail::Histogram(std::move(labels), totals.lifetime_count,
+                           totals.lifetime_sum, totals.lifetime_buckets,
+                           kRoomLifetimeBuckets);
 }
 
 // Tags joined by ','; with `names`, each tag that has a name there as its name,
@@ -349,26 +328,8 @@ RenderedSnapshot RenderSnapshot(const Snapshot& snapshot,
 std::vector<std::string_view> AssembleSnapshots(
     const std::vector<const RenderedSnapshot*>& apps) {
   // Headers are made once per process and never change.
-  static const std::array<std::string, kSnapshotFamilyCount> kHeaders = [] {
-    std::array<std::string, kSnapshotFamilyCount> headers;
-    for (std::size_t f = 0; f < kFamilies.size(); ++f) {
-      detail::AppendHeader(kFamilies[f].name, kFamilies[f].help,
-                           kFamilies[f].type, &headers[f]);
-    }
-    return headers;
-  }();
-  std::vector<std::string_view> out;
-  for (std::size_t f = 0; f < kFamilies.size(); ++f) {
-    bool any = false;
-    for (const RenderedSnapshot* app : apps)
-      any = any || !app->samples[f].empty();
-    if (!any) continue;
-    out.emplace_back(kHeaders[f]);
-    for (const RenderedSnapshot* app : apps) {
-      if (!app->samples[f].empty()) out.emplace_back(app->samples[f]);
-    }
-  }
-  return out;
+  static const auto kHeaders = detail::Headers(kFamilies);
+  return detail::AssemblePerFamily(kHeaders, apps);
 }
 
 }  // namespace tle

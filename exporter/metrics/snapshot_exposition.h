@@ -21,6 +21,7 @@
 
 // ValidUtf8 moved to common/text.h; included here for the callers that still
 // reach it through this header (top_rooms_exposition.cc).
+#include "exporter/common/enum_labels.h"
 #include "exporter/common/text.h"
 #include "exporter/config/config.h"
 #include "exporter/snapshot/lifecycle.h"
@@ -28,7 +29,9 @@
 
 namespace tle {
 
-// The families a snapshot contributes, in exposition order.
+// The families a snapshot contributes, in exposition order. A new family is a
+// new enumerator (moving kMaxValue) and a new row of the .cc's family table,
+// whose size is kSnapshotFamilyCount.
 enum class SnapshotFamily {
   kRoomViews,
   kRoomInfo,
@@ -43,8 +46,10 @@ enum class SnapshotFamily {
   kRoomsClosed,
   kRoomLifetime,
   kRoomEntries,
+  kMaxValue = kRoomEntries
 };
-inline constexpr int kSnapshotFamilyCount = 13;
+inline constexpr int kSnapshotFamilyCount =
+    static_cast<int>(kEnumSize<SnapshotFamily>);
 
 // How one app's snapshot is rendered: from its config (RenderOptionsFor).
 struct RenderOptions {

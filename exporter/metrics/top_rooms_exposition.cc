@@ -13,11 +13,7 @@ using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 
-struct FamilyInfo {
-  const char* name;
-  const char* help;
-  MetricType type;
-};
+using detail::FamilyInfo;
 
 // Every HELP says where the numbers come from: background rounds, not the
 // scrape.
@@ -60,6 +56,8 @@ constexpr std::array<FamilyInfo, kTopRoomsFamilyCount> kFamilies = {{
      "Unix time at which the last complete background top-rooms round ended.",
      MetricType::Gauge},
 }};
+// A row left out would be value-initialized: the last one must be filled in.
+static_assert(kFamilies.back().name != nullptr, "a family row is missing");
 
 enum Family : std::size_t {
   kMembers,
@@ -72,18 +70,6 @@ enum Family : std::size_t {
   kRoundDuration,
   kLastSuccess,
 };
-
-ClientMetric Sample(std::vector<ClientMetric::Label> labels, MetricType type,
-                    double value) {
-  ClientMetric metric;
-  metric.label = std::move(labels);
-  if (type == MetricType::Counter) {
-    metric.counter.value = value;
-  } else {
-    metric.gauge.value = value;
-  }
-  return metric;
-}
 
 }  // namespace
 
@@ -102,7 +88,7 @@ RenderedTopRooms RenderTopRooms(
   auto add = [&](std::size_t family, std::vector<ClientMetric::Label> series,
                  double value) {
     families[family].metric.push_back(
-        Sample(std::move(series), kFamilies[family].type, value));
+        detail::Sample(std::move(series), kFamilies[family].type, value));
   };
   std::unordered_set<std::string> seen;
   for (const TopRoom& room : snapshot.rooms) {
@@ -139,26 +125,9 @@ RenderedTopRooms RenderTopRooms(
 
 std::vector<std::string_view> AssembleTopRooms(
     const std::vector<const RenderedTopRooms*>& apps) {
-  static const std::array<std::string, kTopRoomsFamilyCount> kHeaders = [] {
-    std::array<std::string, kTopRoomsFamilyCount> headers;
-    for (std::size_t f = 0; f < kFamilies.size(); ++f) {
-      detail::AppendHeader(kFamilies[f].name, kFamilies[f].help,
-                           kFamilies[f].type, &headers[f]);
-    }
-    return headers;
-  }();
-  std::vector<std::string_view> out;
-  for (std::size_t f = 0; f < kFamilies.size(); ++f) {
-    bool any = false;
-    for (const RenderedTopRooms* app : apps)
-      any = any || !app->samples[f].empty();
-    if (!any) continue;
-    out.emplace_back(kHeaders[f]);
-    for (const RenderedTopRooms* app : apps) {
-      if (!app->samples[f].empty()) out.emplace_back(app->samples[f]);
-    }
-  }
-  return out;
+  // Headers are made once per process and never change.
+  static const auto kHeaders = detail::Headers(kFamilies);
+  return detail::AssemblePerFamily(kHeaders, apps);
 }
 
 }  // namespace tle

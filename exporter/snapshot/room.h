@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "exporter/common/enum_labels.h"
+
 namespace tle {
 
 struct Room {
@@ -42,29 +44,19 @@ enum class RejectReason {
   kMaxValue = kDuplicate
 };
 
-struct RejectReasonInfo {
-  RejectReason reason;
-  const char* label;
-};
 // One row per RejectReason, in enum order.
-inline constexpr std::array<RejectReasonInfo, 3> kRejectReasons{{
+inline constexpr EnumLabels<RejectReason, 3> kRejectReasons{{
     {RejectReason::kMissingRoomId, "missing_room_id"},
     {RejectReason::kBadField, "bad_field"},
     {RejectReason::kDuplicate, "duplicate"},
 }};
-static_assert(kRejectReasons.size() ==
-              static_cast<std::size_t>(RejectReason::kMaxValue) + 1);
-static_assert([] {
-  for (std::size_t i = 0; i < kRejectReasons.size(); ++i) {
-    if (kRejectReasons[i].reason != static_cast<RejectReason>(i)) return false;
-  }
-  return true;
-}());
+static_assert(kRejectReasons.size() == kEnumSize<RejectReason>);
+static_assert(InEnumOrder(kRejectReasons));
 inline constexpr int kRejectReasonCount =
     static_cast<int>(kRejectReasons.size());
 
 inline constexpr const char* RejectReasonLabel(RejectReason reason) {
-  return kRejectReasons[static_cast<std::size_t>(reason)].label;
+  return LabelOf(kRejectReasons, reason);
 }
 
 }  // namespace tle

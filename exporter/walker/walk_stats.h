@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "exporter/client/upstream_client.h"
+#include "exporter/common/enum_labels.h"
 #include "exporter/common/thread_annotations.h"
 #include "exporter/snapshot/room.h"
 
@@ -34,12 +35,8 @@ enum class WalkFailure {
   kMaxValue = kTimeout
 };
 
-struct WalkFailureInfo {
-  WalkFailure reason;
-  const char* label;
-};
 // One row per WalkFailure, in enum order.
-inline constexpr std::array<WalkFailureInfo, 6> kWalkFailures{{
+inline constexpr EnumLabels<WalkFailure, 6> kWalkFailures{{
     {WalkFailure::kApiError, "api_error"},
     {WalkFailure::kNetwork, "network"},
     {WalkFailure::kDecode, "decode"},
@@ -47,18 +44,12 @@ inline constexpr std::array<WalkFailureInfo, 6> kWalkFailures{{
     {WalkFailure::kMaxPages, "max_pages"},
     {WalkFailure::kTimeout, "timeout"},
 }};
-static_assert(kWalkFailures.size() ==
-              static_cast<std::size_t>(WalkFailure::kMaxValue) + 1);
-static_assert([] {
-  for (std::size_t i = 0; i < kWalkFailures.size(); ++i) {
-    if (kWalkFailures[i].reason != static_cast<WalkFailure>(i)) return false;
-  }
-  return true;
-}());
+static_assert(kWalkFailures.size() == kEnumSize<WalkFailure>);
+static_assert(InEnumOrder(kWalkFailures));
 inline constexpr int kWalkFailureCount = static_cast<int>(kWalkFailures.size());
 
 inline constexpr const char* WalkFailureLabel(WalkFailure reason) {
-  return kWalkFailures[static_cast<std::size_t>(reason)].label;
+  return LabelOf(kWalkFailures, reason);
 }
 
 // Upper bounds of the request latency histogram, in seconds.

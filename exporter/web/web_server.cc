@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "exporter/common/log.h"
+#include "exporter/common/text.h"
 #include "exporter/config/web_config.h"
 #include "exporter/web/internal/basic_auth.h"
 #include "exporter/web/internal/connection.h"
@@ -31,24 +32,25 @@
 
 namespace tle {
 
-bool ParseListenAddress(const std::string& address, std::string* host,
-                        int* port) {
-  std::size_t colon = address.rfind(':');
-  if (colon == std::string::npos) return false;
-  std::string h = address.substr(0, colon);
-  std::string p = address.substr(colon + 1);
-  if (p.empty() || p.size() > 5) return false;
-  for (char c : p) {
-    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+Result<ListenAddress> ParseListenAddress(std::string_view address) {
+  const std::string quoted = "\"" + ValidUtf8(address.substr(0, 80)) + "\"";
+  const auto malformed = [&quoted](std::string_view why) {
+    return Status::Error(quoted + ": " + std::string(why) +
+                         " (want host:port, :port or [v6]:port)");
+  };
+  const std::size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos) return malformed("no port");
+  std::string_view host = address.substr(0, colon);
+  const std::optional<std::uint64_t> port =
+      ParseUint64(address.substr(colon + 1));
+  if (!port || *port > 65535) return malformed("the port is not 0..65535");
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string_view::npos) {
+    return malformed("an IPv6 host goes in [brackets]");
   }
-  int value = std::stoi(p);
-  if (value > 65535) return false;
-  if (h.size() >= 2 && h.front() == '[' && h.back() == ']')
-    h = h.substr(1, h.size() - 2);
-  if (h.find(':') != std::string::npos && address.front() != '[') return false;
-  *host = h.empty() ? "0.0.0.0" : h;
-  *port = value;
-  return true;
+  return ListenAddress{host.empty() ? "0.0.0.0" : std::string(host),
+                       static_cast<int>(*port)};
 }
 
 bool AcceptsGzip(const std::string& accept_encoding) {
@@ -208,13 +210,14 @@ class WebServer::Impl final : public web::RequestHandler {
 
   int Start() {
     if (started_) throw std::runtime_error("web server started twice");
-    std::string host;
-    int port = 0;
-    if (!ParseListenAddress(options_.listen_address, &host, &port)) {
-      throw std::runtime_error("--web.listen-address: cannot parse \"" +
-                               options_.listen_address +
-                               "\" (want host:port or :port)");
+    const Result<ListenAddress> address =
+        ParseListenAddress(options_.listen_address);
+    if (!address.ok()) {
+      throw std::runtime_error("--web.listen-address: " +
+                               address.status().message());
     }
+    const std::string& host = address->host;
+    const int port = address->port;
     auto security = LoadSecurity(options_.web_config_file);
     SetSecurity(security);
     tls_ = security->tls != nullptr;
@@ -289,12 +292,11 @@ class WebServer::Impl final : public web::RequestHandler {
     if (!security->auth->enabled()) {
       return Authorised(request, std::move(reply));
     }
-    web::Credentials credentials;
-    bool parsed =
-        web::Credentials::FromHeader(request.authorization, &credentials);
+    std::optional<web::Credentials> credentials =
+        web::Credentials::FromHeader(request.authorization);
     Wipe(&request.authorization);
-    if (!parsed) return Unauthorised(request, reply);
-    if (security->auth->CheckCached(credentials)) {
+    if (!credentials) return Unauthorised(request, reply);
+    if (security->auth->CheckCached(*credentials)) {
       return Authorised(request, std::move(reply));
     }
     // bcrypt, away from the I/O threads, or 503 at once when too many wait.
@@ -305,7 +307,7 @@ class WebServer::Impl final : public web::RequestHandler {
       std::shared_ptr<const Security> security;
     };
     auto pending = std::make_shared<Pending>(
-        Pending{std::move(credentials), std::move(request), std::move(reply),
+        Pending{std::move(*credentials), std::move(request), std::move(reply),
                 security});
     bool queued = bcrypt_->TrySubmit([this, pending] {
       if (!pending->security->auth->Verify(pending->credentials)) {
@@ -509,10 +511,11 @@ class WebServer::Impl final : public web::RequestHandler {
         return answer(MethodNotAllowed("POST"));
       }
       return OnBackend(*reload_pool_, path, answer, [this] {
-        std::string error = backend_.Reload();
-        if (error.empty()) return web::TextResponse(200, "Reloaded\n");
+        const Status reloaded = backend_.Reload();
+        if (reloaded.ok()) return web::TextResponse(200, "Reloaded\n");
         return web::TextResponse(
-            500, "Reload failed, keeping the previous config: " + error + "\n");
+            500, "Reload failed, keeping the previous config: " +
+                     reloaded.message() + "\n");
       });
     }
     answer(web::TextResponse(

@@ -36,7 +36,9 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
+#include "exporter/common/status.h"
 #include "exporter/metrics/exposition_cache.h"
 
 namespace tle {
@@ -47,7 +49,9 @@ class WebBackend {
   virtual ScrapeBody Scrape(bool gzip) = 0;
   virtual std::string LandingPage() = 0;  // HTML
   virtual bool Ready() = 0;
-  virtual std::string Reload() = 0;  // "" on success, else why it was refused
+  // Re-reads the config; an error says why it was refused (the old one
+  // stays).
+  virtual Status Reload() = 0;
 };
 
 struct WebOptions {
@@ -59,10 +63,14 @@ struct WebOptions {
                                 // auth); empty = none
 };
 
-// Splits "host:port", ":port" or "[v6]:port"; false when malformed. An empty
-// host means all interfaces ("0.0.0.0").
-bool ParseListenAddress(const std::string& address, std::string* host,
-                        int* port);
+struct ListenAddress {
+  std::string host;  // "0.0.0.0" for all interfaces; an IPv6 host unbracketed
+  int port = 0;      // 0..65535; 0 picks a free one
+};
+
+// Splits "host:port", ":port" or "[v6]:port"; an error says what is wrong. An
+// empty host means all interfaces ("0.0.0.0").
+Result<ListenAddress> ParseListenAddress(std::string_view address);
 
 // True when an Accept-Encoding header value admits gzip (and does not give it
 // q=0).

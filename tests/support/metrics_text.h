@@ -12,13 +12,24 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
+#include <vector>
 
 namespace tle::testing {
 
-// Every sample line as "name{labels}" -> value (labels exactly as written).
-inline std::map<std::string, double> ParseSamples(const std::string& text) {
-  std::map<std::string, double> out;
+// Assembled exposition pieces (AssembleSnapshots, AssembleTopRooms) as one
+// text.
+inline std::string JoinPieces(const std::vector<std::string_view>& pieces) {
+  std::string out;
+  for (std::string_view piece : pieces) out.append(piece);
+  return out;
+}
+
+// The sample lines of `text` (no comments, no empty lines), in order.
+inline std::vector<std::string> SampleLines(const std::string& text) {
+  std::vector<std::string> out;
   std::size_t pos = 0;
   while (pos < text.size()) {
     std::size_t end = text.find('\n', pos);
@@ -26,8 +37,63 @@ inline std::map<std::string, double> ParseSamples(const std::string& text) {
     std::string line = text.substr(pos, end - pos);
     pos = end + 1;
     if (line.empty() || line[0] == '#') continue;
+    out.push_back(std::move(line));
+  }
+  return out;
+}
+
+// Every sample line as "name{labels}" -> value (labels exactly as written).
+inline std::map<std::string, double> ParseSamples(const std::string& text) {
+  std::map<std::string, double> out;
+  for (const std::string& line : SampleLines(text)) {
     std::size_t space = line.rfind(' ');
     out[line.substr(0, space)] = std::stod(line.substr(space + 1));
+  }
+  return out;
+}
+
+// A sample line with its label values unescaped.
+struct LabelledSample {
+  std::string name;
+  std::map<std::string, std::string> labels;
+  double value = 0;
+  std::string line;
+};
+
+// Every sample line of `text`, in order, labels read into a map.
+inline std::vector<LabelledSample> ParseLabelledSamples(
+    const std::string& text) {
+  std::vector<LabelledSample> out;
+  for (std::string& line : SampleLines(text)) {
+    LabelledSample s;
+    std::size_t i = 0;
+    while (i < line.size() && line[i] != '{' && line[i] != ' ') ++i;
+    s.name = line.substr(0, i);
+    if (i < line.size() && line[i] == '{') {
+      ++i;
+      while (i < line.size() && line[i] != '}') {
+        std::size_t eq = line.find('=', i);
+        std::string key = line.substr(i, eq - i);
+        i = eq + 2;  // past ="
+        std::string value;
+        while (i < line.size() && line[i] != '"') {
+          if (line[i] == '\\' && i + 1 < line.size()) {
+            char c = line[i + 1];
+            value.push_back(c == 'n' ? '\n' : c);
+            i += 2;
+          } else {
+            value.push_back(line[i++]);
+          }
+        }
+        ++i;  // closing quote
+        if (i < line.size() && line[i] == ',') ++i;
+        s.labels[key] = value;
+      }
+      ++i;  // '}'
+    }
+    s.value = std::stod(line.substr(i + 1));
+    s.line = std::move(line);
+    out.push_back(std::move(s));
   }
   return out;
 }

@@ -2,6 +2,7 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <limits>
 #include <sstream>
 
 #include "exporter/common/text.h"
@@ -67,6 +68,39 @@ prometheus::ClientMetric::Label MakeLabel(std::string name, std::string value) {
   label.name = std::move(name);
   label.value = std::move(value);
   return label;
+}
+
+prometheus::ClientMetric Sample(
+    std::vector<prometheus::ClientMetric::Label> labels,
+    prometheus::MetricType type, double value) {
+  prometheus::ClientMetric metric;
+  metric.label = std::move(labels);
+  if (type == prometheus::MetricType::Counter) {
+    metric.counter.value = value;
+  } else {
+    metric.gauge.value = value;
+  }
+  return metric;
+}
+
+prometheus::ClientMetric Histogram(
+    std::vector<prometheus::ClientMetric::Label> labels, std::uint64_t count,
+    double sum, std::span<const std::uint64_t> buckets,
+    std::span<const double> bounds) {
+  prometheus::ClientMetric metric;
+  metric.label = std::move(labels);
+  metric.histogram.sample_count = count;
+  metric.histogram.sample_sum = sum;
+  std::uint64_t cumulative = 0;
+  for (std::size_t b = 0; b < buckets.size(); ++b) {
+    cumulative += buckets[b];
+    prometheus::ClientMetric::Bucket bucket;
+    bucket.cumulative_count = cumulative;
+    bucket.upper_bound =
+        b < bounds.size() ? bounds[b] : std::numeric_limits<double>::infinity();
+    metric.histogram.bucket.push_back(bucket);
+  }
+  return metric;
 }
 
 std::vector<prometheus::ClientMetric::Label> AppLabels(

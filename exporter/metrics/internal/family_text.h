@@ -8,8 +8,13 @@
 
 #include <prometheus/metric_family.h>
 
+#include <array>
+#include <cstddef>
+#include <cstdint>
 #include <map>
+#include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -28,6 +33,57 @@ void AppendFamilies(const std::vector<prometheus::MetricFamily>& families,
                     std::string* out);
 
 prometheus::ClientMetric::Label MakeLabel(std::string name, std::string value);
+
+// One family of a fixed table (the families a rendered app contributes, in
+// exposition order).
+struct FamilyInfo {
+  const char* name;
+  const char* help;
+  prometheus::MetricType type;
+};
+
+// A counter or gauge sample (by `type`) with `labels` and `value`.
+prometheus::ClientMetric Sample(
+    std::vector<prometheus::ClientMetric::Label> labels,
+    prometheus::MetricType type, double value);
+
+// A histogram sample from per-bucket (not cumulative) counts.
+// REQUIRES: buckets.size() == bounds.size() + 1 (the last is +Inf).
+prometheus::ClientMetric Histogram(
+    std::vector<prometheus::ClientMetric::Label> labels, std::uint64_t count,
+    double sum, std::span<const std::uint64_t> buckets,
+    std::span<const double> bounds);
+
+// The HELP/TYPE header of each family of `families`.
+template <std::size_t N>
+std::array<std::string, N> Headers(const std::array<FamilyInfo, N>& families) {
+  std::array<std::string, N> headers;
+  for (std::size_t f = 0; f < N; ++f) {
+    AppendHeader(families[f].name, families[f].help, families[f].type,
+                 &headers[f]);
+  }
+  return headers;
+}
+
+// Each family's header followed by every app's sample lines for it
+// (`Rendered::samples[f]`), skipping families no app has samples for; pieces
+// point into `headers` and `apps`.
+template <typename Rendered, std::size_t N>
+std::vector<std::string_view> AssemblePerFamily(
+    const std::array<std::string, N>& headers,
+    const std::vector<const Rendered*>& apps) {
+  std::vector<std::string_view> out;
+  for (std::size_t f = 0; f < N; ++f) {
+    bool any = false;
+    for (const Rendered* app : apps) any = any || !app->samples[f].empty();
+    if (!any) continue;
+    out.emplace_back(headers[f]);
+    for (const Rendered* app : apps) {
+      if (!app->samples[f].empty()) out.emplace_back(app->samples[f]);
+    }
+  }
+  return out;
+}
 
 // An app's constant labels (AppConfig::labels).
 using ConstantLabels = std::vector<std::pair<std::string, std::string>>;

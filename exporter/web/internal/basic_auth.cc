@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "exporter/common/base64.h"
+#include "exporter/common/text.h"
 
 namespace tle::web {
 namespace {
@@ -59,22 +60,23 @@ void Credentials::Wipe() {
   user_.clear();
 }
 
-bool Credentials::FromHeader(std::string_view header, Credentials* out) {
+std::optional<Credentials> Credentials::FromHeader(std::string_view header) {
   constexpr std::string_view kPrefix = "Basic ";
   if (header.size() <= kPrefix.size() ||
       strncasecmp(header.data(), kPrefix.data(), kPrefix.size()) != 0) {
-    return false;
+    return std::nullopt;
   }
   std::string decoded =
       Base64Decode(header.substr(kPrefix.size())).value_or("");
   std::size_t colon = decoded.find(':');
   if (colon == std::string::npos) {
     Cleanse(&decoded);
-    return false;
+    return std::nullopt;
   }
-  *out = Credentials(decoded.substr(0, colon), decoded.substr(colon + 1));
+  std::optional<Credentials> credentials(
+      std::in_place, decoded.substr(0, colon), decoded.substr(colon + 1));
   Cleanse(&decoded);
-  return true;
+  return credentials;
 }
 
 BasicAuth::BasicAuth(std::map<std::string, std::string> users)
@@ -85,9 +87,10 @@ BasicAuth::BasicAuth(std::map<std::string, std::string> users)
   if (users_.empty()) return;
   // An unknown user is checked against this hash, with the highest cost in
   // the file, so it takes as long as a wrong password.
-  int cost = 4;
+  std::uint64_t cost = 4;
   for (const auto& [user, hash] : users_) {
-    cost = std::max(cost, (hash[4] - '0') * 10 + (hash[5] - '0'));
+    cost = std::max(
+        cost, ParseUint64(std::string_view(hash).substr(4, 2)).value_or(4));
   }
   std::array<unsigned char, 16> random{};
   RAND_bytes(random.data(), static_cast<int>(random.size()));

@@ -23,6 +23,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -42,9 +43,9 @@ class Credentials {
   Credentials(const Credentials&) = delete;
   Credentials& operator=(const Credentials&) = delete;
 
-  // "Basic base64(user:password)" -> credentials; false when the header is
+  // "Basic base64(user:password)" -> credentials; nullopt when the header is
   // anything else.
-  static bool FromHeader(std::string_view header, Credentials* out);
+  static std::optional<Credentials> FromHeader(std::string_view header);
 
   const std::string& user() const { return user_; }
   const std::string& password() const { return password_; }
