@@ -1,7 +1,8 @@
 """What the Python tests, benchmarks and the soak share.
 
 - parse_exposition(): the Prometheus text format as [(name, {label: value}, value)], strict (an
-  unparsable line raises ValueError), with label escapes undone; values()/one()/total()/by_label()
+  unparsable line raises ValueError), with label escapes undone; partial_first_line=True reads
+  the tail of a scrape whose first line may be cut. values()/one()/total()/by_label()
   pick samples out of it.
   value_or_none() is the one value of a series that may be absent.
 - free_port(), http_get(), http_post(), fetch(): loopback plumbing; LoopbackServer: a raw TCP
@@ -45,8 +46,13 @@ def unescape(value):
     return _ESCAPE.sub(lambda m: {"n": "\n"}.get(m.group(1), m.group(1)), value)
 
 
-def parse_exposition(text):
-    """[(name, {label: value}, float)] of every sample line; ValueError on anything else."""
+def parse_exposition(text, partial_first_line=False):
+    """[(name, {label: value}, float)] of every sample line; ValueError on anything else.
+
+    partial_first_line: `text` is the tail of an exposition, cut anywhere, so its first line
+    (up to the first newline, which may also be a whole line) is skipped rather than refused."""
+    if partial_first_line:
+        text = text.partition("\n")[2]
     samples = []
     for line in text.splitlines():
         if not line or line.startswith("#"):
