@@ -10,6 +10,8 @@
 - wait_until(): poll a condition with a deadline (never a bare sleep); holds_for(): a claim
   that something does not happen, polled for a grace period.
 - run_in_threads(): callables on threads, joined.
+- flag_error_problems(): how a program refuses bad flags (one "error: ..., try --help" line,
+  exit 1), checked for a list of cases.
 - Process, Exporter, Simulator (start_exporter(), start_simulator()): a binary as a child
   process, its log in a file, its port read back from the "listening" log line.
 - TempDir: a scratch folder; Checks: the "ok/FAIL" list the long end-to-end scripts report; make_pki(), bcrypt_hash(): the
@@ -412,6 +414,25 @@ def bcrypt_hash(password, rounds):
         warnings.simplefilter("ignore")
         import crypt
         return crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=rounds))
+
+
+# What both programs exit with when their flags are wrong (kFlagErrorExitCode, flags.h).
+FLAG_ERROR_EXIT_CODE = 1
+
+
+def flag_error_problems(binary, program, cases, timeout=10):
+    """What is wrong with how `binary` refuses bad flags: for each (args, message) in `cases`, a
+    run must exit FLAG_ERROR_EXIT_CODE with one stderr line, "<program>: error: <message>...,
+    try --help" (exporter/common/flags.h, FlagError). [] when every case does."""
+    problems = []
+    for args, message in cases:
+        out = subprocess.run([binary] + args, capture_output=True, text=True, timeout=timeout)
+        if (out.returncode != FLAG_ERROR_EXIT_CODE
+                or not out.stderr.startswith(program + ": error: " + message)
+                or not out.stderr.endswith(", try --help\n") or out.stderr.count("\n") != 1):
+            problems.append("%s: want exit %d and one error line, got rc=%d stderr=%r"
+                            % (args, FLAG_ERROR_EXIT_CODE, out.returncode, out.stderr))
+    return problems
 
 
 def support_dir():
