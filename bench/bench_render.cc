@@ -13,10 +13,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "bench/bench_flags.h"
 #include "exporter/common/flags.h"
 #include "exporter/common/status.h"
 #include "exporter/metrics/gzip.h"
@@ -69,22 +71,18 @@ double TimeNs(F&& f) {
 int main(int argc, char** argv) {
   std::vector<int> room_counts = {1000, 10000, 100000};
   int repeat = 5;
-  bool help = false;
-  const std::vector<tle::Flag> table = {
-      {"rooms", "N,N,...", "room counts to time (default 1000,10000,100000)",
-       SetRoomCounts(&room_counts)},
-      {"repeat", "N", "runs of each step; the median is reported (default 5)",
-       tle::SetInteger(&repeat, 1, kMaxRepeat)},
-      {"help", "", "print this text and exit", tle::SetSwitch(&help)},
-  };
-  if (const tle::Status parsed = tle::ParseFlags(table, argc, argv);
-      !parsed.ok()) {
-    return tle::FlagError(kProgram, parsed);
-  }
-  if (help) {
-    std::printf("usage: %s [<flags>]\n\nFlags:\n%s", kProgram,
-                tle::FlagHelp(table).c_str());
-    return 0;
+  if (const std::optional<int> done = tle_bench::ReadFlags(
+          kProgram,
+          {
+              {"rooms", "N,N,...",
+               "room counts to time (default 1000,10000,100000)",
+               SetRoomCounts(&room_counts)},
+              {"repeat", "N",
+               "runs of each step; the median is reported (default 5)",
+               tle::SetInteger(&repeat, 1, kMaxRepeat)},
+          },
+          argc, argv)) {
+    return *done;
   }
 
   std::printf(

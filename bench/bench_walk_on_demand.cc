@@ -21,14 +21,15 @@
 #include <chrono>
 #include <cstdio>
 #include <future>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bench/bench_flags.h"
 #include "exporter/client/http_room_source.h"
 #include "exporter/common/flags.h"
 #include "exporter/common/log.h"
-#include "exporter/common/status.h"
 #include "exporter/exporter.h"
 #include "exporter/metrics/snapshot_exposition.h"
 #include "exporter/walker/rate_limiter.h"
@@ -155,25 +156,19 @@ int main(int argc, char** argv) {
   int rooms = 2000;
   int scrapes = 50;
   int naive_scrapes = 3;
-  bool help = false;
-  const std::vector<tle::Flag> table = {
-      {"rooms", "N", "rooms in the simulator (default 2000)",
-       tle::SetInteger(&rooms, 1, kMaxRooms)},
-      {"scrapes", "N", "timed scrapes of ours (default 50)",
-       tle::SetInteger(&scrapes, 1, kMaxScrapes)},
-      {"naive-scrapes", "N",
-       "timed scrapes of the on-demand exporter (default 3)",
-       tle::SetInteger(&naive_scrapes, 1, kMaxScrapes)},
-      {"help", "", "print this text and exit", tle::SetSwitch(&help)},
-  };
-  if (const tle::Status parsed = tle::ParseFlags(table, argc, argv);
-      !parsed.ok()) {
-    return tle::FlagError(kProgram, parsed);
-  }
-  if (help) {
-    std::printf("usage: %s [<flags>]\n\nFlags:\n%s", kProgram,
-                tle::FlagHelp(table).c_str());
-    return 0;
+  if (const std::optional<int> done = tle_bench::ReadFlags(
+          kProgram,
+          {
+              {"rooms", "N", "rooms in the simulator (default 2000)",
+               tle::SetInteger(&rooms, 1, kMaxRooms)},
+              {"scrapes", "N", "timed scrapes of ours (default 50)",
+               tle::SetInteger(&scrapes, 1, kMaxScrapes)},
+              {"naive-scrapes", "N",
+               "timed scrapes of the on-demand exporter (default 3)",
+               tle::SetInteger(&naive_scrapes, 1, kMaxScrapes)},
+          },
+          argc, argv)) {
+    return *done;
   }
   tle::SetLogLevel(tle::LogLevel::kError);
 
