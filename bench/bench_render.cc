@@ -9,14 +9,18 @@
 //   deflate   Deflate of the assembled text (level 6, as ExpositionCache does)
 // Each step runs --repeat times; the median is reported in ns per series.
 //
-// Usage: bench_render [--rooms=1000,10000,100000] [--repeat=5]
+// Usage: bench_render [--rooms=1000,10000,100000] [--repeat=5] (--help)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "bench/bench_flags.h"
+#include "exporter/common/flags.h"
+#include "exporter/common/status.h"
 #include "exporter/metrics/gzip.h"
 #include "exporter/metrics/snapshot_exposition.h"
 #include "exporter/snapshot/snapshot.h"
@@ -26,16 +30,28 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::vector<int> ParseList(const std::string& text) {
-  std::vector<int> out;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t comma = text.find(',', pos);
-    if (comma == std::string::npos) comma = text.size();
-    out.push_back(std::stoi(text.substr(pos, comma - pos)));
-    pos = comma + 1;
-  }
-  return out;
+constexpr const char* kProgram = "bench_render";
+constexpr int kMaxRooms = 10'000'000;
+constexpr int kMaxRepeat = 1000;
+
+// "N,N,...": room counts, each read as --rooms=N would be.
+tle::FlagSetter SetRoomCounts(std::vector<int>* target) {
+  return [target](const std::string& value) -> tle::Status {
+    std::vector<int> counts;
+    std::size_t pos = 0;
+    while (true) {
+      const std::size_t comma = value.find(',', pos);
+      int count = 0;
+      const tle::Status parsed =
+          tle::SetInteger(&count, 1, kMaxRooms)(value.substr(pos, comma - pos));
+      if (!parsed.ok()) return parsed;
+      counts.push_back(count);
+      if (comma == std::string::npos) break;
+      pos = comma + 1;
+    }
+    *target = std::move(counts);
+    return tle::Status::Ok();
+  };
 }
 
 double Median(std::vector<double> values) {
@@ -55,17 +71,18 @@ double TimeNs(F&& f) {
 int main(int argc, char** argv) {
   std::vector<int> room_counts = {1000, 10000, 100000};
   int repeat = 5;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg.rfind("--rooms=", 0) == 0) {
-      room_counts = ParseList(arg.substr(8));
-    } else if (arg.rfind("--repeat=", 0) == 0) {
-      repeat = std::max(1, std::stoi(arg.substr(9)));
-    } else {
-      std::fprintf(stderr,
-                   "usage: bench_render [--rooms=N,N,...] [--repeat=N]\n");
-      return 2;
-    }
+  if (const std::optional<int> done = tle_bench::ReadFlags(
+          kProgram,
+          {
+              {"rooms", "N,N,...",
+               "room counts to time (default 1000,10000,100000)",
+               SetRoomCounts(&room_counts)},
+              {"repeat", "N",
+               "runs of each step; the median is reported (default 5)",
+               tle::SetInteger(&repeat, 1, kMaxRepeat)},
+          },
+          argc, argv)) {
+    return *done;
   }
 
   std::printf(

@@ -14,17 +14,21 @@
 // Every scrape asks for all room series (max_room_series 0) as plain text.
 //
 // Usage: bench_walk_on_demand [--rooms=2000] [--scrapes=50] [--naive-scrapes=3]
+// (--help)
 #include <httplib.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <future>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bench/bench_flags.h"
 #include "exporter/client/http_room_source.h"
+#include "exporter/common/flags.h"
 #include "exporter/common/log.h"
 #include "exporter/exporter.h"
 #include "exporter/metrics/snapshot_exposition.h"
@@ -35,6 +39,10 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+constexpr const char* kProgram = "bench_walk_on_demand";
+constexpr int kMaxRooms = 10'000'000;
+constexpr int kMaxScrapes = 1'000'000;
 
 struct Scrape {
   bool ok = false;
@@ -148,20 +156,19 @@ int main(int argc, char** argv) {
   int rooms = 2000;
   int scrapes = 50;
   int naive_scrapes = 3;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg.rfind("--rooms=", 0) == 0) {
-      rooms = std::stoi(arg.substr(8));
-    } else if (arg.rfind("--scrapes=", 0) == 0) {
-      scrapes = std::max(1, std::stoi(arg.substr(10)));
-    } else if (arg.rfind("--naive-scrapes=", 0) == 0) {
-      naive_scrapes = std::max(1, std::stoi(arg.substr(16)));
-    } else {
-      std::fprintf(stderr,
-                   "usage: bench_walk_on_demand [--rooms=N] [--scrapes=N] "
-                   "[--naive-scrapes=N]\n");
-      return 2;
-    }
+  if (const std::optional<int> done = tle_bench::ReadFlags(
+          kProgram,
+          {
+              {"rooms", "N", "rooms in the simulator (default 2000)",
+               tle::SetInteger(&rooms, 1, kMaxRooms)},
+              {"scrapes", "N", "timed scrapes of ours (default 50)",
+               tle::SetInteger(&scrapes, 1, kMaxScrapes)},
+              {"naive-scrapes", "N",
+               "timed scrapes of the on-demand exporter (default 3)",
+               tle::SetInteger(&naive_scrapes, 1, kMaxScrapes)},
+          },
+          argc, argv)) {
+    return *done;
   }
   tle::SetLogLevel(tle::LogLevel::kError);
 

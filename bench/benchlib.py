@@ -18,7 +18,9 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "support"))
-from tle_testlib import free_port  # noqa: E402,F401 (bench scripts call b.free_port)
+# Re-exported: the bench scripts call b.free_port, and read scrapes with b.parse_exposition and
+# the picking helpers (one, total, value_or_none), the tests' own exposition parser.
+from tle_testlib import free_port, one, parse_exposition, total, value_or_none  # noqa: E402,F401
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("TLE_BENCH_BUILD", os.path.join(ROOT, "build", "release"))
@@ -154,17 +156,6 @@ def wait_ready(url, timeout):
             pass
         time.sleep(0.05)
     raise RuntimeError(f"exporter not ready after {timeout} s")
-
-
-def metric(text, name):
-    """The value of the first sample of `name` in exposition `text`.
-
-    A regex, not tle_testlib.parse_exposition: memory.py hands it the tail of a scrape, whose
-    first line is cut."""
-    m = re.search(r"^" + re.escape(name) + r"(?:\{[^}]*\})? (\S+)$", text, re.M)
-    if not m:
-        raise KeyError(name)
-    return float(m.group(1))
 
 
 def scrape_text(url):

@@ -34,14 +34,10 @@ def health(url):
     _, body = b.http_get(url + "/metrics", headers={"Accept-Encoding": "gzip"}, timeout=120)
     text = gzip.decompress(body).decode()
     tail = text[-200000:]  # the per-scrape health text comes last
-    failures = 0.0
-    for line in tail.splitlines():
-        if line.startswith("tencent_live_walk_failures_total{"):
-            failures += float(line.rsplit(" ", 1)[1])
-    try:
-        success = b.metric(tail, "tencent_live_last_success_timestamp_seconds")
-    except KeyError:
-        success = 0.0  # no walk completed yet
+    samples = b.parse_exposition(tail, partial_first_line=len(tail) < len(text))
+    failures = b.total(samples, "tencent_live_walk_failures_total")
+    # Absent until a walk completes.
+    success = b.value_or_none(samples, "tencent_live_last_success_timestamp_seconds") or 0.0
     return success, failures
 
 

@@ -25,10 +25,13 @@ def run(rooms, qps):
     stats = b.sim_stats(endpoint)
     b.stop(exporter)
     b.stop(sim)
-    pages = b.metric(text, "tencent_live_walk_pages")
-    seconds = b.metric(text, "tencent_live_walk_duration_seconds")
-    req_sum = b.metric(text, "tencent_live_api_request_duration_seconds_sum")
-    req_count = b.metric(text, "tencent_live_api_request_duration_seconds_count")
+    samples = b.parse_exposition(text)
+    pages = b.one(samples, "tencent_live_walk_pages")
+    seconds = b.one(samples, "tencent_live_walk_duration_seconds")
+    # The walk's own calls: get_room_list (the histogram has a series per API).
+    req_sum = b.one(samples, "tencent_live_api_request_duration_seconds_sum", api="get_room_list")
+    req_count = b.one(samples, "tencent_live_api_request_duration_seconds_count",
+                      api="get_room_list")
     ideal = (pages - 1) / qps
     return [rooms, qps, int(pages), f"{seconds:.2f}", f"{ideal:.2f}",
             f"{seconds / ideal:.3f}" if ideal > 0 else "n/a",

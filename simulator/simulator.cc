@@ -424,14 +424,11 @@ const char* FaultName(FaultKind kind) {
   return "unknown";
 }
 
-bool ParseFaultName(const std::string& name, FaultKind* kind) {
+std::optional<FaultKind> ParseFaultName(std::string_view name) {
   for (const auto& f : kFaults) {
-    if (name == f.name) {
-      *kind = f.kind;
-      return true;
-    }
+    if (name == f.name) return f.kind;
   }
-  return false;
+  return std::nullopt;
 }
 
 std::vector<FaultKind> AllFaults() {
@@ -440,42 +437,49 @@ std::vector<FaultKind> AllFaults() {
   return out;
 }
 
-bool ParseFaultSpec(const std::string& spec, FaultKind* kind, FaultRate* rate) {
+Result<FaultSpec> ParseFaultSpec(std::string_view spec) {
   std::vector<std::string> parts;
   std::size_t start = 0;
   while (true) {
     const auto colon = spec.find(':', start);
-    parts.push_back(spec.substr(start, colon - start));
-    if (colon == std::string::npos) break;
+    parts.emplace_back(spec.substr(start, colon - start));
+    if (colon == std::string_view::npos) break;
     start = colon + 1;
   }
-  if (parts.size() > 3 || !ParseFaultName(parts[0], kind)) return false;
-  *rate = FaultRate{};
+  if (parts.size() > 3) return Status::Error("more than three parts");
+  const std::optional<FaultKind> kind = ParseFaultName(parts[0]);
+  if (!kind) return Status::Error("unknown fault \"" + parts[0] + "\"");
+  FaultSpec out{*kind, FaultRate{}};
   if (parts.size() >= 2) {
     const std::string& p = parts[1];
-    if (p.empty()) return false;
+    const Status bad_prob =
+        Status::Error("PROB \"" + p + "\" is not a number in 0..1");
+    if (p.empty()) return bad_prob;
     double probability = 0;
     try {
       std::size_t used = 0;
       probability = std::stod(p, &used);
-      if (used != p.size()) return false;
+      if (used != p.size()) return bad_prob;
     } catch (const std::exception&) {
-      return false;
+      return bad_prob;
     }
-    if (!(probability >= 0.0 && probability <= 1.0)) return false;
-    rate->probability = probability;
+    if (!(probability >= 0.0 && probability <= 1.0)) return bad_prob;
+    out.rate.probability = probability;
   }
   if (parts.size() == 3) {
     const std::string& c = parts[2];
     if (c == "-1") {
-      rate->count = -1;
+      out.rate.count = -1;
     } else {
       const std::optional<std::uint64_t> count = ParseAtMost(c, 1000000000);
-      if (!count) return false;
-      rate->count = static_cast<int>(*count);
+      if (!count) {
+        return Status::Error("COUNT \"" + c +
+                             "\" is not -1 or a whole number in 0..1000000000");
+      }
+      out.rate.count = static_cast<int>(*count);
     }
   }
-  return true;
+  return out;
 }
 
 class Simulator::Impl {
@@ -1221,14 +1225,18 @@ void Simulator::Impl::HandleFaults(const httplib::Request& req,
   if (req.method == "POST") {
     if (req.has_param("clear")) ClearFaults();
     if (req.has_param("set")) {
-      FaultKind kind;
-      FaultRate rate;
-      if (!ParseFaultSpec(req.get_param_value("set"), &kind, &rate)) {
+      const Result<FaultSpec> spec = ParseFaultSpec(req.get_param_value("set"));
+      if (!spec.ok()) {
         res.status = 400;
-        res.set_content("{\"error\":\"set=NAME[:PROB][:COUNT] expected\"}\n",
-                        "application/json");
+        std::string body = "{\"error\":";
+        AppendJsonString(&body, ValidUtf8("set=NAME[:PROB][:COUNT] expected: " +
+                                          spec.status().message()));
+        body += "}\n";
+        res.set_content(body, "application/json");
         return;
       }
+      const FaultKind kind = spec->kind;
+      const FaultRate rate = spec->rate;
       // api=NAME limits the fault to one API.
       const std::string api_name =
           req.has_param("api") ? req.get_param_value("api") : "";

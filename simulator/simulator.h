@@ -27,9 +27,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "exporter/common/clock.h"
+#include "exporter/common/status.h"
 #include "exporter/snapshot/room.h"
 
 namespace tle {
@@ -65,7 +67,8 @@ enum class FaultKind {
 // "internal_error", "http_502", ... ; the names used by --fault and
 // /-/sim/faults.
 const char* FaultName(FaultKind kind);
-bool ParseFaultName(const std::string& name, FaultKind* kind);
+// The fault called `name`, or nullopt when there is none.
+std::optional<FaultKind> ParseFaultName(std::string_view name);
 std::vector<FaultKind> AllFaults();
 
 // A fault fires on each request with `probability`, at most `count` times (-1:
@@ -75,10 +78,15 @@ struct FaultRate {
   int count = -1;
 };
 
-// Parses "NAME[:PROB][:COUNT]" as taken by --fault and /-/sim/faults?set= (PROB
-// defaults to 1, COUNT to -1). Returns false, leaving the outputs unspecified,
-// when the text is not valid.
-bool ParseFaultSpec(const std::string& spec, FaultKind* kind, FaultRate* rate);
+// A fault and how often it fires: what --fault and /-/sim/faults?set= take.
+struct FaultSpec {
+  FaultKind kind{};
+  FaultRate rate;
+};
+
+// Parses "NAME[:PROB][:COUNT]" (PROB defaults to 1, COUNT to -1), or an error
+// saying which part is wrong (the caller adds what the whole should look like).
+Result<FaultSpec> ParseFaultSpec(std::string_view spec);
 
 struct SimulatorOptions {
   std::int64_t sdkappid = 1400000000;

@@ -89,13 +89,12 @@ std::vector<tle::Flag> FlagTable(Flags* flags) {
        "inject a fault (repeatable); PROB defaults to 1, COUNT to -1 (no "
        "limit)",
        [flags](const std::string& value) {
-         tle::FaultKind kind{};
-         tle::FaultRate rate{};
-         if (!tle::ParseFaultSpec(value, &kind, &rate)) {
-           return tle::Status::Error(
-               "want NAME[:PROB][:COUNT] with a known NAME and PROB in 0..1");
+         const tle::Result<tle::FaultSpec> spec = tle::ParseFaultSpec(value);
+         if (!spec.ok()) {
+           return tle::Status::Error("want NAME[:PROB][:COUNT]: " +
+                                     spec.status().message());
          }
-         flags->faults.emplace_back(kind, rate);
+         flags->faults.emplace_back(spec->kind, spec->rate);
          return tle::Status::Ok();
        },
        /*repeatable=*/true},

@@ -161,26 +161,39 @@ void CheckFailShape(const Call& call, std::int64_t code) {
 
 TEST_CASE("fault names round-trip and specs parse", "[simulator]") {
   for (auto kind : tle::AllFaults()) {
-    FaultKind parsed;
-    REQUIRE(tle::ParseFaultName(tle::FaultName(kind), &parsed));
-    CHECK(parsed == kind);
+    const std::optional<FaultKind> parsed =
+        tle::ParseFaultName(tle::FaultName(kind));
+    REQUIRE(parsed);
+    CHECK(*parsed == kind);
   }
+  CHECK_FALSE(tle::ParseFaultName("nope"));
   CHECK(tle::AllFaults().size() == 16);
-  FaultKind kind;
-  FaultRate rate;
-  REQUIRE(tle::ParseFaultSpec("http_502", &kind, &rate));
-  CHECK(kind == FaultKind::kHttp502);
-  CHECK(rate.probability == 1.0);
-  CHECK(rate.count == -1);
-  REQUIRE(tle::ParseFaultSpec("slow:0.25:3", &kind, &rate));
-  CHECK(kind == FaultKind::kSlow);
-  CHECK(rate.probability == 0.25);
-  CHECK(rate.count == 3);
-  CHECK_FALSE(tle::ParseFaultSpec("nope", &kind, &rate));
-  CHECK_FALSE(tle::ParseFaultSpec("slow:1.5", &kind, &rate));
-  CHECK_FALSE(tle::ParseFaultSpec("slow:x", &kind, &rate));
-  CHECK_FALSE(tle::ParseFaultSpec("slow:1:-2", &kind, &rate));
-  CHECK_FALSE(tle::ParseFaultSpec("slow:1:2:3", &kind, &rate));
+  tle::Result<tle::FaultSpec> spec = tle::ParseFaultSpec("http_502");
+  REQUIRE(spec.ok());
+  CHECK(spec->kind == FaultKind::kHttp502);
+  CHECK(spec->rate.probability == 1.0);
+  CHECK(spec->rate.count == -1);
+  spec = tle::ParseFaultSpec("slow:0.25:3");
+  REQUIRE(spec.ok());
+  CHECK(spec->kind == FaultKind::kSlow);
+  CHECK(spec->rate.probability == 0.25);
+  CHECK(spec->rate.count == 3);
+  // Each refusal names the part that is wrong.
+  const std::pair<const char*, const char*> bad[] = {
+      {"nope", "unknown fault \"nope\""},
+      {"slow:1.5", "PROB \"1.5\" is not a number in 0..1"},
+      {"slow:x", "PROB \"x\" is not a number in 0..1"},
+      {"slow:", "PROB \"\" is not a number in 0..1"},
+      {"slow:1:-2",
+       "COUNT \"-2\" is not -1 or a whole number in 0..1000000000"},
+      {"slow:1:2:3", "more than three parts"},
+  };
+  for (const auto& [text, message] : bad) {
+    INFO(text);
+    const tle::Result<tle::FaultSpec> refused = tle::ParseFaultSpec(text);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.status().message() == message);
+  }
 }
 
 TEST_CASE("rooms are generated deterministically from the seed",
@@ -665,6 +678,8 @@ TEST_CASE("control endpoints", "[simulator]") {
   auto bad = http.Post("/-/sim/faults?set=bogus:1", "", "text/plain");
   REQUIRE(bad);
   CHECK(bad->status == 400);
+  CHECK(json::parse(bad->body).at("error").as_string() ==
+        "set=NAME[:PROB][:COUNT] expected: unknown fault \"bogus\"");
 
   auto stats = http.Get("/-/sim/stats");
   REQUIRE(stats);

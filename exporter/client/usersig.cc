@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "exporter/common/base64.h"
+#include "exporter/common/text.h"
 
 // Decisions (see also usersig.h):
 // - Base64 is exporter/common/base64 (shared with basic auth); the vendor
@@ -20,9 +21,10 @@
 // - The JSON document is written here (six flat fields); nothing in the
 //   exporter reads a UserSig back: checking one is the simulator's job
 //   (simulator/usersig_check.h), with its own code.
-// - Identifier bytes are written as they are (control characters escaped,
-//   everything else, non-ASCII and invalid UTF-8 too, kept), so the document
-//   names exactly the identifier that was signed.
+// - Strings are written by AppendJsonString (exporter/common/text.h), the
+//   exporter's one JSON escaper: control characters escaped, every other
+//   byte, non-ASCII and invalid UTF-8 too, kept, so the document names
+//   exactly the identifier that was signed (no ValidUtf8 here on purpose).
 
 namespace tle {
 namespace {
@@ -49,40 +51,6 @@ std::optional<std::string> Deflate(std::string_view in) {
   if (rc != Z_OK) return std::nullopt;
   out.resize(size);
   return out;
-}
-
-void AppendJsonString(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (u < 0x20 || u == 0x7f) {
-          out += "\\u00";
-          out.push_back(kHex[u >> 4]);
-          out.push_back(kHex[u & 15]);
-        } else {
-          out.push_back(c);  // other bytes, non-ASCII too, are kept as they are
-        }
-    }
-  }
-  out.push_back('"');
 }
 
 }  // namespace
@@ -125,12 +93,12 @@ std::string MintUserSig(std::string_view secret_key,
                         std::string_view identifier, std::int64_t sdkappid,
                         std::int64_t time, std::int64_t expire) {
   std::string doc = "{\"TLS.ver\":\"2.0\",\"TLS.identifier\":";
-  AppendJsonString(doc, identifier);
+  AppendJsonString(&doc, identifier);
   doc += ",\"TLS.sdkappid\":" + std::to_string(sdkappid);
   doc += ",\"TLS.time\":" + std::to_string(time);
   doc += ",\"TLS.expire\":" + std::to_string(expire);
   doc += ",\"TLS.sig\":";
-  AppendJsonString(doc,
+  AppendJsonString(&doc,
                    UserSigHmac(secret_key, identifier, sdkappid, time, expire));
   doc += "}";
   const std::optional<std::string> compressed = Deflate(doc);

@@ -33,8 +33,9 @@ bool IsValidUtf8(std::string_view text);
 std::string ValidUtf8(std::string_view text);
 
 // Appends `text` as a JSON string literal (quotes included): '"', '\\' and
-// control characters (and DEL) escaped, everything else as is.
-// REQUIRES: text is valid UTF-8 (ValidUtf8 makes it so).
+// control characters (and DEL) escaped, every other byte copied as is. The
+// literal is valid JSON when `text` is valid UTF-8 (ValidUtf8 makes it so);
+// the UserSig document relies on invalid bytes being kept, not replaced.
 void AppendJsonString(std::string* out, std::string_view text);
 
 // Decimal digits only (no sign, space or '+'), in range; nullopt otherwise.

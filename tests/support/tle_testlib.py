@@ -1,7 +1,8 @@
 """What the Python tests, benchmarks and the soak share.
 
 - parse_exposition(): the Prometheus text format as [(name, {label: value}, value)], strict (an
-  unparsable line raises ValueError), with label escapes undone; values()/one()/total()/by_label()
+  unparsable line raises ValueError), with label escapes undone; partial_first_line=True reads
+  the tail of a scrape whose first line may be cut. values()/one()/total()/by_label()
   pick samples out of it.
   value_or_none() is the one value of a series that may be absent.
 - free_port(), http_get(), http_post(), fetch(): loopback plumbing; LoopbackServer: a raw TCP
@@ -9,6 +10,8 @@
 - wait_until(): poll a condition with a deadline (never a bare sleep); holds_for(): a claim
   that something does not happen, polled for a grace period.
 - run_in_threads(): callables on threads, joined.
+- flag_error_problems(): how a program refuses bad flags (one "error: ..., try --help" line,
+  exit 1), checked for a list of cases.
 - Process, Exporter, Simulator (start_exporter(), start_simulator()): a binary as a child
   process, its log in a file, its port read back from the "listening" log line.
 - TempDir: a scratch folder; Checks: the "ok/FAIL" list the long end-to-end scripts report; make_pki(), bcrypt_hash(): the
@@ -45,8 +48,13 @@ def unescape(value):
     return _ESCAPE.sub(lambda m: {"n": "\n"}.get(m.group(1), m.group(1)), value)
 
 
-def parse_exposition(text):
-    """[(name, {label: value}, float)] of every sample line; ValueError on anything else."""
+def parse_exposition(text, partial_first_line=False):
+    """[(name, {label: value}, float)] of every sample line; ValueError on anything else.
+
+    partial_first_line: `text` is the tail of an exposition, cut anywhere, so its first line
+    (up to the first newline, which may also be a whole line) is skipped rather than refused."""
+    if partial_first_line:
+        text = text.partition("\n")[2]
     samples = []
     for line in text.splitlines():
         if not line or line.startswith("#"):
@@ -406,6 +414,25 @@ def bcrypt_hash(password, rounds):
         warnings.simplefilter("ignore")
         import crypt
         return crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=rounds))
+
+
+# What both programs exit with when their flags are wrong (kFlagErrorExitCode, flags.h).
+FLAG_ERROR_EXIT_CODE = 1
+
+
+def flag_error_problems(binary, program, cases, timeout=10):
+    """What is wrong with how `binary` refuses bad flags: for each (args, message) in `cases`, a
+    run must exit FLAG_ERROR_EXIT_CODE with one stderr line, "<program>: error: <message>...,
+    try --help" (exporter/common/flags.h, FlagError). [] when every case does."""
+    problems = []
+    for args, message in cases:
+        out = subprocess.run([binary] + args, capture_output=True, text=True, timeout=timeout)
+        if (out.returncode != FLAG_ERROR_EXIT_CODE
+                or not out.stderr.startswith(program + ": error: " + message)
+                or not out.stderr.endswith(", try --help\n") or out.stderr.count("\n") != 1):
+            problems.append("%s: want exit %d and one error line, got rc=%d stderr=%r"
+                            % (args, FLAG_ERROR_EXIT_CODE, out.returncode, out.stderr))
+    return problems
 
 
 def support_dir():
