@@ -17,10 +17,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bench/bench_flags.h"
 #include "exporter/client/upstream_client.h"
 #include "exporter/top_rooms/top_rooms_runner.h"
 #include "simulator/simulator.h"
@@ -47,22 +49,21 @@ int MaxInAnySecond(std::vector<SteadyTime> times, SteadyTime from) {
   return best;
 }
 
-int Flag(const std::string& arg, const char* name, int fallback) {
-  const std::string prefix = std::string(name) + "=";
-  return arg.rfind(prefix, 0) == 0 ? std::stoi(arg.substr(prefix.size()))
-                                   : fallback;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   int rooms = 1000, latency_ms = 50, concurrency = 32, rounds = 2;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    rooms = Flag(arg, "--rooms", rooms);
-    latency_ms = Flag(arg, "--latency-ms", latency_ms);
-    concurrency = Flag(arg, "--concurrency", concurrency);
-    rounds = Flag(arg, "--rounds", rounds);
+  if (const std::optional<int> done = tle_bench::ReadFlags(
+          "bench_top_rooms",
+          {{"rooms", "N", "rooms a round asks about",
+            tle::SetInteger(&rooms, 1, 100000)},
+           {"latency-ms", "MS", "latency the simulator adds to every answer",
+            tle::SetInteger(&latency_ms, 0, 10000)},
+           {"concurrency", "N", "requests in flight",
+            tle::SetInteger(&concurrency, 1, 1024)},
+           {"rounds", "N", "rounds to run", tle::SetInteger(&rounds, 1, 100)}},
+          argc, argv)) {
+    return *done;
   }
 
   tle::SimulatorOptions options;
