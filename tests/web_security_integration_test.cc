@@ -390,18 +390,18 @@ TEST_CASE("Basic auth: right, wrong and unknown user; verified ones cached",
                       }));
   }
 
-  client.set_basic_auth("alice", "open sesamE");
+  // A wrong password and an unknown user, interleaved so that both see the
+  // same load on a busy machine; the fastest of five each.
   double wrong = 1e9;
-  for (int i = 0; i < 3; ++i) {
+  double unknown = 1e9;
+  for (int i = 0; i < 5; ++i) {
+    client.set_basic_auth("alice", "open sesamE");
     wrong = std::min(wrong, SecondsFor([&] {
                        auto res = client.Get("/metrics");
                        REQUIRE(HttpStatus(res) == 401);
                        CHECK(res->has_header("WWW-Authenticate"));
                      }));
-  }
-  client.set_basic_auth("mallory", "open sesame");
-  double unknown = 1e9;
-  for (int i = 0; i < 3; ++i) {
+    client.set_basic_auth("mallory", "open sesame");
     unknown = std::min(unknown, SecondsFor([&] {
                          CHECK(HttpStatus(client.Get("/metrics")) == 401);
                        }));
