@@ -16,6 +16,7 @@
 #include "exporter/exporter.h"
 #include "simulator/simulator.h"
 #include "tests/support/metrics_text.h"
+#include "tests/support/rate_window.h"
 
 namespace tle {
 namespace {
@@ -25,17 +26,7 @@ using testing::ParseSamples;
 using testing::SumOf;
 using testing::WaitFor;
 
-// The most arrivals in any half-open window [t, t + 1 s).
-int MaxInAnySecond(std::vector<SteadyTime> times) {
-  std::sort(times.begin(), times.end());
-  int best = 0;
-  std::size_t j = 0;
-  for (std::size_t i = 0; i < times.size(); ++i) {
-    while (j < times.size() && times[j] < times[i] + 1s) ++j;
-    best = std::max(best, static_cast<int>(j - i));
-  }
-  return best;
-}
+using testing::MaxInAnySecond;
 
 struct Stack {
   // `tweak` adjusts the app before the exporter starts.

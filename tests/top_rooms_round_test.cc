@@ -16,6 +16,7 @@
 
 #include "exporter/top_rooms/api_gate.h"
 #include "exporter/walker/walk_stats.h"
+#include "tests/support/rate_window.h"
 
 namespace tle {
 namespace {
@@ -25,17 +26,7 @@ using TimePoint = ApiGate::TimePoint;
 
 const TimePoint kStart = TimePoint{} + 1h;
 
-// The most events of `times` in any half-open window [t, t + 1 s).
-int MaxInAnySecond(std::vector<TimePoint> times) {
-  std::sort(times.begin(), times.end());
-  int best = 0;
-  std::size_t j = 0;
-  for (std::size_t i = 0; i < times.size(); ++i) {
-    while (j < times.size() && times[j] < times[i] + 1s) ++j;
-    best = std::max(best, static_cast<int>(j - i));
-  }
-  return best;
-}
+using testing::MaxInAnySecond;
 
 TEST_CASE(
     "a gate has floor(qps) slots, each held until a second after its answer") {
