@@ -92,7 +92,27 @@ class FakeBackend final : public WebBackend {
   }
   std::string LandingPage() override { return "<html>landing</html>"; }
   bool Ready() override { return true; }
-  Status Reload() override { return Status::Ok(); }
+  Status Reload() override {
+    std::unique_lock<std::mutex> lock(mutex_);
+    ++reloads_started_;
+    changed_.notify_all();
+    changed_.wait(lock, [this] { return !hold_reload_; });
+    return Status::Ok();
+  }
+  void HoldReload(bool hold) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    hold_reload_ = hold;
+    changed_.notify_all();
+  }
+  bool WaitForReloads(int n) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::seconds(10),
+                             [&] { return reloads_started_ >= n; });
+  }
+  int ReloadsStarted() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return reloads_started_;
+  }
 
   void Hold(bool hold) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -117,6 +137,8 @@ class FakeBackend final : public WebBackend {
   std::mutex mutex_;
   std::condition_variable changed_;
   bool hold_ = false;
+  bool hold_reload_ = false;
+  int reloads_started_ = 0;
   int scrapes_in_progress_ = 0;
   std::string body_ = "tencent_live_up{sdkappid=\"1\"} 1\n";
 };
@@ -450,6 +472,69 @@ TEST_CASE("--web.max-requests answers 503 at once past the limit",
     }
     CHECK(status == 200);
   }
+}
+
+TEST_CASE("a flood of reloads shares queued reloads and leaves scrapes slots",
+          "[integration]") {
+  FakeBackend backend;
+  WebServer server(Options("", 12), backend);
+  const int port = server.Start();
+  auto reload = [port] {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(20);
+    auto res = c.Post("/-/reload");
+    return res ? std::make_pair(res->status, res->body)
+               : std::make_pair(-1, std::string());
+  };
+  backend.HoldReload(true);
+  auto running = std::async(std::launch::async, reload);
+  REQUIRE(backend.WaitForReloads(1));  // one reload runs, held
+
+  // Ten more while it runs: four wait for the one queued after it, six are
+  // refused at once (each of those answers before the held reload ends).
+  std::vector<std::future<std::pair<int, std::string>>> more;
+  for (int i = 0; i < 10; ++i) {
+    more.push_back(std::async(std::launch::async, reload));
+  }
+  // Six refusals mean four joined the queued reload (only then is one
+  // refused); those four stay unanswered while the first reload is held.
+  std::vector<std::future<std::pair<int, std::string>>> waiting;
+  int refused = 0;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (refused < 6 && std::chrono::steady_clock::now() < deadline) {
+    for (auto it = more.begin(); it != more.end();) {
+      if (it->wait_for(std::chrono::milliseconds(10)) !=
+          std::future_status::ready) {
+        ++it;
+        continue;
+      }
+      const auto [status, body] = it->get();
+      CHECK(status == 503);
+      CHECK(body.find("Too many reloads waiting") != std::string::npos);
+      ++refused;
+      it = more.erase(it);
+    }
+  }
+  REQUIRE(refused == 6);
+  waiting = std::move(more);
+  REQUIRE(waiting.size() == 4);
+  for (auto& f : waiting) {
+    CHECK(f.wait_for(std::chrono::milliseconds(0)) !=
+          std::future_status::ready);
+  }
+
+  // With 5 of the 12 slots held by reloads, a scrape is served.
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(5);
+  CHECK(HttpStatus(c.Get("/metrics")) == 200);
+  CHECK(backend.ReloadsStarted() == 1);
+
+  backend.HoldReload(false);
+  CHECK(running.get().first == 200);
+  for (auto& f : waiting) CHECK(f.get().first == 200);
+  // The four shared one reload, begun after each of them arrived.
+  CHECK(backend.ReloadsStarted() == 2);
 }
 
 TEST_CASE("TLS sessions resume in every client auth mode, until a reload",

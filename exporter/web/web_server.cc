@@ -99,6 +99,12 @@ constexpr int kBackendThreads = 4;
 constexpr int kBcryptThreads = 2;
 constexpr std::size_t kBcryptQueue = 16;
 constexpr std::size_t kMaxPathInMessages = 256;
+// POST /-/reload requests that arrive while a reload is queued (not yet begun)
+// join it and share its answer: it reads the files after each of them came.
+// So a flood of reloads runs at most one reload at a time with one queued, and
+// holds at most 2 * kMaxReloadWaiters --web.max-requests slots; a request past
+// the queued one's waiters is answered 503 at once.
+constexpr std::size_t kMaxReloadWaiters = 4;
 
 // What one web config file amounts to.
 struct Security {
@@ -510,39 +516,75 @@ class WebServer::Impl final : public web::RequestHandler {
       if (request.method != http::verb::post) {
         return answer(MethodNotAllowed("POST"));
       }
-      return OnBackend(*reload_pool_, path, answer, [this] {
-        const Status reloaded = backend_.Reload();
-        if (reloaded.ok()) return web::TextResponse(200, "Reloaded\n");
-        return web::TextResponse(
-            500, "Reload failed, keeping the previous config: " +
-                     reloaded.message() + "\n");
-      });
+      return QueueReload(answer);
     }
     answer(web::TextResponse(
         404, "404 page not found: " + ForMessages(path) + "\n"));
   }
 
-  // Runs `make` on `pool` and answers with what it returns; an exception
-  // becomes a 500 and a log line.
+  // Runs `make` on `pool` and answers with what it returns.
   template <class Make>
   void OnBackend(net::thread_pool& pool, std::string_view path,
                  const Reply& answer, Make make) {
     net::post(pool, [answer, make, path = ForMessages(path)] {
-      web::Response response;
-      try {
-        response = make();
-      } catch (const std::exception& e) {
-        Log(LogLevel::kError, "request failed",
-            {{"path", path}, {"error", e.what()}});
-        response = web::TextResponse(500, "500 internal error\n");
+      answer(Made(path, make));
+    });
+  }
+
+  // What `make` returns; an exception becomes a 500 and a log line.
+  template <class Make>
+  static web::Response Made(const std::string& path, Make& make) {
+    try {
+      return make();
+    } catch (const std::exception& e) {
+      Log(LogLevel::kError, "request failed",
+          {{"path", path}, {"error", e.what()}});
+      return web::TextResponse(500, "500 internal error\n");
+    }
+  }
+
+  // POST /-/reload: joins the queued reload, or queues one (kMaxReloadWaiters).
+  void QueueReload(const Reply& answer) {
+    bool full = false;
+    bool first = false;
+    {
+      std::lock_guard<std::mutex> lock(reload_mutex_);
+      full = queued_reload_.size() >= kMaxReloadWaiters;
+      if (!full) {
+        first = queued_reload_.empty();
+        queued_reload_.push_back(answer);
       }
-      answer(std::move(response));
+    }
+    if (full) {
+      return answer(web::TextResponse(
+          503, "Too many reloads waiting; try again when one has finished\n"));
+    }
+    if (!first) return;  // the reload already queued answers it too
+    net::post(*reload_pool_, [this] {
+      std::vector<Reply> waiters;
+      {
+        std::lock_guard<std::mutex> lock(reload_mutex_);
+        waiters.swap(queued_reload_);
+      }
+      auto reload = [this] {
+        const Status reloaded = backend_.Reload();
+        if (reloaded.ok()) return web::TextResponse(200, "Reloaded\n");
+        return web::TextResponse(
+            500, "Reload failed, keeping the previous config: " +
+                     reloaded.message() + "\n");
+      };
+      const web::Response response = Made("/-/reload", reload);
+      for (const Reply& waiter : waiters) waiter(response);
     });
   }
 
   const WebOptions options_;
   WebBackend& backend_;
   mutable std::mutex security_mutex_;
+  std::mutex reload_mutex_;
+  // The answers of the reload queued on reload_pool_, not yet begun; empty
+  // when none is queued. GUARDED_BY(reload_mutex_)
+  std::vector<Reply> queued_reload_;
   std::shared_ptr<const Security> security_;  // GUARDED_BY(security_mutex_)
   bool tls_ = false;
   bool started_ = false;

@@ -20,7 +20,9 @@
 // has waited longest for its request, or is closed at once when every
 // connection is busy with a request. Backend calls run on a small pool of
 // their own threads, Reload() on one more, so a slow scrape or reload never
-// stalls the I/O threads.
+// stalls the I/O threads. Reload requests that arrive while a reload is
+// queued join it and get its answer; past 4 waiting, 503 at once: a flood of
+// POST /-/reload runs one reload at a time and takes at most 8 request slots.
 //
 // With a web config file (exporter-toolkit format, see
 // exporter/config/web_config.h) it serves HTTPS and/or demands HTTP basic auth
