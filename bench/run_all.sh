@@ -29,7 +29,7 @@ for bin in tencent_live_exporter tencent_live_simulator bench/bench_render bench
   [ -x "$TLE_BENCH_BUILD/$bin" ] || { echo "run_all: $TLE_BENCH_BUILD/$bin is missing (build it first)" >&2; exit 1; }
 done
 
-figures=(walk_efficiency serving memory render walk_on_demand top_rooms)
+figures=(walk_efficiency serving memory render walk_on_demand top_rooms basic_auth)
 {
   echo "## Benchmark results$([ "$smoke" = 1 ] && echo " (smoke: tiny sizes, not figures)")"
   echo

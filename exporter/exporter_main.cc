@@ -97,26 +97,11 @@ std::vector<tle::Flag> FlagTable(Flags* flags) {
        "(default: 512).",
        tle::SetInteger(&web->max_connections, 0, kMaxConnections)},
       {"log.level", "LEVEL", "debug, info, warn or error (default: info).",
-       [flags](const std::string& value) {
-         const std::optional<tle::LogLevel> level = tle::ParseLogLevel(value);
-         if (!level) {
-           return tle::Status::Error(
-               "must be debug, info, warn or error, got \"" + value + "\"");
-         }
-         flags->log_level = *level;
-         return tle::Status::Ok();
-       }},
+       tle::SetChoice(&flags->log_level, &tle::ParseLogLevel,
+                      "debug, info, warn or error")},
       {"log.format", "FORMAT", "logfmt or json (default: logfmt).",
-       [flags](const std::string& value) {
-         const std::optional<tle::LogFormat> format =
-             tle::ParseLogFormat(value);
-         if (!format) {
-           return tle::Status::Error("must be logfmt or json, got \"" + value +
-                                     "\"");
-         }
-         flags->log_format = *format;
-         return tle::Status::Ok();
-       }},
+       tle::SetChoice(&flags->log_format, &tle::ParseLogFormat,
+                      "logfmt or json")},
   };
 }
 

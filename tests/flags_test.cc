@@ -6,7 +6,9 @@
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tle {
@@ -20,7 +22,15 @@ struct Values {
   std::int64_t offset = 0;
   std::string host = "localhost";
   std::vector<std::string> faults;
+  int color = 0;
 };
+
+// A choice flag's reader: "red" or "blue".
+std::optional<int> ParseColor(std::string_view text) {
+  if (text == "red") return 1;
+  if (text == "blue") return 2;
+  return std::nullopt;
+}
 
 std::vector<Flag> Table(Values* v) {
   return {
@@ -41,6 +51,8 @@ std::vector<Flag> Table(Values* v) {
        },
        true},
       {"help", "", "Show help.", SetSwitch(&v->check)},
+      {"color", "C", "Color.",
+       SetChoice(&v->color, &ParseColor, "red or blue")},
   };
 }
 
@@ -159,6 +171,20 @@ TEST_CASE("a long or invalid argument is cut and made valid UTF-8 in errors",
   CHECK(status.message().size() < 120);
   const Status bytes = Parse(&v, {"\xff"});
   CHECK(bytes.message() == "unexpected argument \"\xEF\xBF\xBD\"");
+}
+
+TEST_CASE("a choice takes one of its words and quotes anything else cut",
+          "[unit]") {
+  Values v;
+  REQUIRE(Parse(&v, {"--color=blue"}).ok());
+  CHECK(v.color == 2);
+  CHECK(Parse(&v, {"--color=green"}).message() ==
+        "--color: must be red or blue, got \"green\"");
+  const std::string long_value = "--color=" + std::string(5000, 'g');
+  const Status status = Parse(&v, {long_value.c_str()});
+  CHECK(status.message() ==
+        "--color: must be red or blue, got \"" + std::string(80, 'g') + "\"");
+  CHECK(v.color == 2);  // a refused value leaves the last good one
 }
 
 TEST_CASE("help lines are aligned, multi-line help continues in the column",

@@ -3,7 +3,6 @@
 // streamed answers, and web config reloads. Certificates are made with the
 // openssl command at test time.
 #include <arpa/inet.h>
-#include <crypt.h>
 #include <httplib.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
@@ -24,6 +23,7 @@
 
 #include "exporter/config/config.h"
 #include "exporter/web/web_server.h"
+#include "tests/support/bcrypt_hash.h"
 
 namespace tle {
 namespace {
@@ -75,16 +75,7 @@ class Pki {
   std::string dir_;
 };
 
-std::string BcryptHash(const std::string& password, unsigned long cost) {
-  char setting[CRYPT_GENSALT_OUTPUT_SIZE];
-  REQUIRE(crypt_gensalt_rn("$2y$", cost, nullptr, 0, setting,
-                           sizeof(setting)) != nullptr);
-  crypt_data data{};
-  const char* hash = crypt_r(password.c_str(), setting, &data);
-  REQUIRE(hash != nullptr);
-  REQUIRE(std::string(hash).rfind("$2y$", 0) == 0);
-  return hash;
-}
+using testing::BcryptHash;
 
 // A backend whose scrape can be held open or made large.
 class FakeBackend final : public WebBackend {
@@ -112,6 +103,10 @@ class FakeBackend final : public WebBackend {
     std::unique_lock<std::mutex> lock(mutex_);
     return changed_.wait_for(lock, std::chrono::seconds(10),
                              [&] { return scrapes_in_progress_ >= n; });
+  }
+  int Held() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return scrapes_in_progress_;
   }
   void SetBody(std::string body) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -247,13 +242,6 @@ bool Handshakes(const Pki& pki, int port, const std::string& options) {
   return std::system(command.c_str()) == 0;
 }
 
-double SecondsFor(const std::function<void()>& fn) {
-  auto start = std::chrono::steady_clock::now();
-  fn();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-      .count();
-}
-
 }  // namespace
 
 TEST_CASE("TLS serving with the web config's certificate", "[integration]") {
@@ -380,42 +368,26 @@ TEST_CASE("Basic auth: right, wrong and unknown user; verified ones cached",
   CHECK(none->get_header_value("WWW-Authenticate").rfind("Basic", 0) == 0);
   CHECK(HttpStatus(client.Get("/-/healthy")) == 401);
 
+  // The cache and the equal cost of a wrong password and an unknown user are
+  // counted in BasicAuth's unit tests (web_server_test.cc); their timings are
+  // figure 7 of the benchmarks (bench/basic_auth.py), not a check here.
   client.set_basic_auth("alice", "open sesame");
-  double first =
-      SecondsFor([&] { CHECK(HttpStatus(client.Get("/metrics")) == 200); });
-  double cached = 1e9;
-  for (int i = 0; i < 3; ++i) {
-    cached = std::min(cached, SecondsFor([&] {
-                        CHECK(HttpStatus(client.Get("/metrics")) == 200);
-                      }));
-  }
+  for (int i = 0; i < 3; ++i) CHECK(HttpStatus(client.Get("/metrics")) == 200);
+  CHECK(HttpStatus(client.Get("/-/healthy")) == 200);
 
-  // A wrong password and an unknown user, interleaved so that both see the
-  // same load on a busy machine; the fastest of five each.
-  double wrong = 1e9;
-  double unknown = 1e9;
-  for (int i = 0; i < 5; ++i) {
+  for (int i = 0; i < 2; ++i) {
     client.set_basic_auth("alice", "open sesamE");
-    wrong = std::min(wrong, SecondsFor([&] {
-                       auto res = client.Get("/metrics");
-                       REQUIRE(HttpStatus(res) == 401);
-                       CHECK(res->has_header("WWW-Authenticate"));
-                     }));
+    auto wrong = client.Get("/metrics");
+    REQUIRE(HttpStatus(wrong) == 401);
+    CHECK(wrong->has_header("WWW-Authenticate"));
     client.set_basic_auth("mallory", "open sesame");
-    unknown = std::min(unknown, SecondsFor([&] {
-                         CHECK(HttpStatus(client.Get("/metrics")) == 401);
-                       }));
+    CHECK(HttpStatus(client.Get("/metrics")) == 401);
   }
   client.set_basic_auth("alice", "");
   CHECK(HttpStatus(client.Get("/metrics")) == 401);
-  INFO("first " << first << " cached " << cached << " wrong " << wrong
-                << " unknown " << unknown);
-  // bcrypt at cost 10 takes tens of milliseconds; the cache makes a repeat
-  // nearly free, and an unknown user pays the same bcrypt as a wrong password.
-  CHECK(cached * 4 < first);
-  CHECK(cached * 4 < wrong);
-  CHECK(unknown > wrong / 3);
-  CHECK(unknown < wrong * 3);
+  // A wrong password did not displace the verified one.
+  client.set_basic_auth("alice", "open sesame");
+  CHECK(HttpStatus(client.Get("/metrics")) == 200);
 }
 
 TEST_CASE("--web.max-requests answers 503 at once past the limit",
@@ -433,12 +405,14 @@ TEST_CASE("--web.max-requests answers 503 at once past the limit",
     auto a = std::async(std::launch::async, slow);
     auto b = std::async(std::launch::async, slow);
     REQUIRE(backend.WaitForScrapes(2));
+    // Both answers come while the two held requests are still held: a
+    // request queued behind them would wait until Hold(false) below, and
+    // this client gives up long before the held ones' 20 s.
     httplib::Client c("127.0.0.1", port);
-    double took = SecondsFor([&] {
-      CHECK(HttpStatus(c.Get("/metrics")) == 503);
-      CHECK(HttpStatus(c.Get("/-/healthy")) == 503);
-    });
-    CHECK(took < 2.0);
+    c.set_read_timeout(5);
+    CHECK(HttpStatus(c.Get("/metrics")) == 503);
+    CHECK(HttpStatus(c.Get("/-/healthy")) == 503);
+    CHECK(backend.Held() == 2);
     backend.Hold(false);
     CHECK(a.get() == 200);
     CHECK(b.get() == 200);
@@ -462,8 +436,9 @@ TEST_CASE("--web.max-requests answers 503 at once past the limit",
     REQUIRE(write(fd, request.data(), request.size()) ==
             static_cast<ssize_t>(request.size()));
     char buf[1024];
-    REQUIRE(read(fd, buf, sizeof(buf)) > 0);  // the answer has started
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    // The answer has started; 64 MiB cannot fit in the socket buffers of a
+    // reader that reads no more, so it is still being streamed below.
+    REQUIRE(read(fd, buf, sizeof(buf)) > 0);
     httplib::Client c("127.0.0.1", port);
     c.set_read_timeout(5);
     CHECK(HttpStatus(c.Get("/-/healthy")) == 503);

@@ -3,9 +3,11 @@
 #include "exporter/web/web_server.h"
 
 #include <catch2/catch.hpp>
+#include <map>
 #include <string>
 
 #include "exporter/web/internal/basic_auth.h"
+#include "tests/support/bcrypt_hash.h"
 
 namespace tle {
 namespace {
@@ -73,6 +75,49 @@ TEST_CASE("basic credentials come from a Basic Authorization header only",
     INFO(bad);
     CHECK_FALSE(web::Credentials::FromHeader(bad).has_value());
   }
+}
+
+TEST_CASE("basic auth: one bcrypt per check that is not cached", "[unit]") {
+  // Cost 4 keeps the test quick; bob's cost 6 is the highest in the file.
+  web::BasicAuth auth({{"alice", testing::BcryptHash("open sesame", 4)},
+                       {"bob", testing::BcryptHash("hunter2", 6)}});
+  REQUIRE(auth.enabled());
+  CHECK(auth.users() == 2);
+  // An unknown user is checked against a hash as costly as the costliest
+  // user's, so its answer does not say that the user does not exist.
+  CHECK(auth.unknown_user_cost() == 6);
+
+  const web::Credentials right("alice", "open sesame");
+  const web::Credentials wrong("alice", "open sesamE");
+  const web::Credentials unknown("mallory", "open sesame");
+  CHECK_FALSE(auth.CheckCached(right));
+  CHECK(auth.bcrypt_runs() == 0);
+
+  CHECK(auth.Verify(right));
+  CHECK(auth.bcrypt_runs() == 1);
+  CHECK(auth.CheckCached(right));
+  CHECK(auth.Verify(right));  // from the cache
+  CHECK(auth.bcrypt_runs() == 1);
+
+  CHECK_FALSE(auth.CheckCached(wrong));
+  CHECK_FALSE(auth.Verify(wrong));
+  CHECK(auth.bcrypt_runs() == 2);
+  CHECK_FALSE(auth.Verify(wrong));  // a failure is never cached
+  CHECK(auth.bcrypt_runs() == 3);
+
+  CHECK_FALSE(auth.CheckCached(unknown));
+  CHECK_FALSE(auth.Verify(unknown));
+  CHECK(auth.bcrypt_runs() == 4);
+
+  // The wrong password did not displace the verified one.
+  CHECK(auth.CheckCached(right));
+  CHECK_FALSE(auth.CheckCached(web::Credentials("bob", "open sesame")));
+}
+
+TEST_CASE("basic auth without users is off", "[unit]") {
+  web::BasicAuth auth({});
+  CHECK_FALSE(auth.enabled());
+  CHECK(auth.unknown_user_cost() == 0);
 }
 
 }  // namespace

@@ -137,6 +137,8 @@ FlagSetter SetNonEmpty(std::string* target) {
 
 namespace detail {
 
+std::string QuotedFlagValue(std::string_view value) { return Quoted(value); }
+
 Result<std::int64_t> FlagInt64(const std::string& value, std::int64_t min,
                                std::int64_t max) {
   return InRange(value, ParseInt64(value), min, max);

@@ -16,9 +16,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "exporter/common/status.h"
@@ -61,6 +63,9 @@ FlagSetter SetString(std::string* target);    // any text, "" included
 FlagSetter SetNonEmpty(std::string* target);  // refuses ""
 
 namespace detail {
+// `value` as an error message repeats it: quoted, valid UTF-8, at most 80
+// bytes of it.
+std::string QuotedFlagValue(std::string_view value);
 Result<std::int64_t> FlagInt64(const std::string& value, std::int64_t min,
                                std::int64_t max);
 Result<std::uint64_t> FlagUint64(const std::string& value, std::uint64_t min,
@@ -84,6 +89,23 @@ FlagSetter SetInteger(Target* target, Int min, Int max) {
       if (!number.ok()) return number.status();
       *target = static_cast<Target>(*number);
     }
+    return Status::Ok();
+  };
+}
+
+// One of a few words, read by `parse` (nullopt for anything else); a refusal
+// reads "must be <choices>, got "<value>"".
+template <class T>
+FlagSetter SetChoice(T* target, std::optional<T> (*parse)(std::string_view),
+                     std::string choices) {
+  return [target, parse,
+          choices = std::move(choices)](const std::string& value) -> Status {
+    const std::optional<T> choice = parse(value);
+    if (!choice) {
+      return Status::Error("must be " + choices + ", got " +
+                           detail::QuotedFlagValue(value));
+    }
+    *target = *choice;
     return Status::Ok();
   };
 }

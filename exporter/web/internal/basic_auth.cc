@@ -102,6 +102,7 @@ BasicAuth::BasicAuth(std::map<std::string, std::string> users)
       !Bcrypt("tle-dummy-password", setting, &dummy_hash_)) {
     throw std::runtime_error("basic_auth_users: bcrypt is not available");
   }
+  dummy_cost_ = static_cast<int>(cost);
 }
 
 BasicAuth::Digest BasicAuth::Key(const Credentials& credentials) const {
@@ -130,12 +131,14 @@ bool BasicAuth::Verify(const Credentials& credentials) {
   auto found = users_.find(credentials.user());
   if (found == users_.end()) {
     std::string ignored;
+    ++bcrypt_runs_;
     Bcrypt(credentials.password(), dummy_hash_, &ignored);
     return false;
   }
   if (CheckCached(credentials)) return true;
   std::string computed;
   const std::string& stored = found->second;
+  ++bcrypt_runs_;
   bool match =
       Bcrypt(credentials.password(), stored, &computed) &&
       computed.size() == stored.size() &&

@@ -17,8 +17,10 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
@@ -68,8 +70,18 @@ class BasicAuth {
 
   // True when these credentials were verified before (cheap).
   bool CheckCached(const Credentials& credentials) const;
-  // Runs bcrypt (tens of milliseconds at cost 10); caches a success.
+  // Runs bcrypt (tens of milliseconds at cost 10), unless the credentials are
+  // cached; caches a success.
   bool Verify(const Credentials& credentials);
+
+  // The bcrypt runs Verify has done: what the tests count instead of timing
+  // them (a cached check adds none; a wrong password and an unknown user add
+  // one each).
+  std::uint64_t bcrypt_runs() const { return bcrypt_runs_.load(); }
+  // The cost of the dummy hash an unknown user is checked against: the highest
+  // cost in the file, so that an unknown user takes as long as a wrong
+  // password. 0 when no user is configured.
+  int unknown_user_cost() const { return dummy_cost_; }
 
  private:
   using Digest = std::array<unsigned char, 32>;
@@ -77,6 +89,8 @@ class BasicAuth {
 
   const std::map<std::string, std::string> users_;
   std::string dummy_hash_;
+  int dummy_cost_ = 0;
+  std::atomic<std::uint64_t> bcrypt_runs_{0};
   std::array<unsigned char, 32> hmac_key_{};
   mutable std::mutex mutex_;
   // user -> keyed digest of the password last verified. GUARDED_BY(mutex_)
