@@ -123,18 +123,19 @@ class OnDemandServer {
     std::string cursor;
     while (true) {
       std::this_thread::sleep_until(limiter.NextSlot(Clock::now()));
-      tle::DecodeResult page = source.FetchPage(cursor, app_.walk.page_size);
+      tle::Result<tle::RoomPage, tle::FetchError> page =
+          source.FetchPage(cursor, app_.walk.page_size);
       limiter.RecordDone(Clock::now());
-      if (!page.error.ok()) {
+      if (!page.ok()) {
         res.status = 500;
-        res.set_content("walk failed: " + page.error.CodeLabel() + "\n",
+        res.set_content("walk failed: " + page.error().CodeLabel() + "\n",
                         "text/plain");
         return;
       }
-      for (tle::Room& room : page.page.rooms)
+      for (tle::Room& room : page->rooms)
         snapshot.rooms.push_back(std::move(room));
-      if (page.page.next.empty()) break;
-      cursor = page.page.next;
+      if (page->next.empty()) break;
+      cursor = page->next;
     }
     tle::SortRooms(&snapshot.rooms);
     tle::RenderedSnapshot rendered = tle::RenderSnapshot(snapshot, 0);

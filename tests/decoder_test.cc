@@ -15,6 +15,7 @@
 namespace {
 
 using tle::testing::ReadAnswer;
+using PageOrError = tle::Result<tle::RoomPage, tle::FetchError>;
 
 int Rejected(const tle::RoomPage& page, tle::RejectReason reason) {
   return page.rejected[static_cast<std::size_t>(reason)];
@@ -28,39 +29,38 @@ std::string PageWith(const std::string& rooms_json) {
 }
 
 // Decodes a page holding one room; the room's fate is told by the counts.
-tle::DecodeResult DecodeOne(const std::string& room_json) {
+PageOrError DecodeOne(const std::string& room_json) {
   INFO(room_json);
-  tle::DecodeResult r = tle::DecodeRoomPage(PageWith(room_json));
-  REQUIRE(r.error.ok());
+  PageOrError r = tle::DecodeRoomPage(PageWith(room_json));
+  REQUIRE(r.ok());
   return r;
 }
 
 bool Accepted(const std::string& room_json) {
-  const tle::DecodeResult r = DecodeOne(room_json);
-  return r.page.rooms.size() == 1;
+  const PageOrError r = DecodeOne(room_json);
+  return r->rooms.size() == 1;
 }
 
 bool BadField(const std::string& room_json) {
-  const tle::DecodeResult r = DecodeOne(room_json);
-  return r.page.rooms.empty() &&
-         Rejected(r.page, tle::RejectReason::kBadField) == 1 &&
-         Rejected(r.page, tle::RejectReason::kMissingRoomId) == 0;
+  const PageOrError r = DecodeOne(room_json);
+  return r->rooms.empty() && Rejected(*r, tle::RejectReason::kBadField) == 1 &&
+         Rejected(*r, tle::RejectReason::kMissingRoomId) == 0;
 }
 
 bool MissingId(const std::string& room_json) {
-  const tle::DecodeResult r = DecodeOne(room_json);
-  return r.page.rooms.empty() &&
-         Rejected(r.page, tle::RejectReason::kMissingRoomId) == 1 &&
-         Rejected(r.page, tle::RejectReason::kBadField) == 0;
+  const PageOrError r = DecodeOne(room_json);
+  return r->rooms.empty() &&
+         Rejected(*r, tle::RejectReason::kMissingRoomId) == 1 &&
+         Rejected(*r, tle::RejectReason::kBadField) == 0;
 }
 
 }  // namespace
 
 TEST_CASE("The vendor's sample answer decodes", "[decoder]") {
-  const tle::DecodeResult r =
+  const PageOrError r =
       tle::DecodeRoomPage(ReadAnswer("vendor_sample_2rooms.json"));
-  REQUIRE(r.error.ok());
-  const tle::RoomPage& page = r.page;
+  REQUIRE(r.ok());
+  const tle::RoomPage& page = *r;
   CHECK(page.next == "1693271355-123123123123");
   CHECK(page.request_id == "Id-8c9858f01e954611ae2d4c1b1ed7d583-O-Seq-52720");
   REQUIRE(page.rooms.size() == 2);
@@ -84,90 +84,92 @@ TEST_CASE("The vendor's sample answer decodes", "[decoder]") {
 }
 
 TEST_CASE("A full page of 20 rooms decodes in order", "[decoder]") {
-  const tle::DecodeResult r =
+  const PageOrError r =
       tle::DecodeRoomPage(ReadAnswer("vendor_sample_20rooms.json"));
-  REQUIRE(r.error.ok());
-  REQUIRE(r.page.rooms.size() == 20);
+  REQUIRE(r.ok());
+  REQUIRE(r->rooms.size() == 20);
   for (std::size_t i = 0; i < 20; ++i) {
-    CHECK(r.page.rooms[i].room_id == "room_id" + std::to_string(i));
-    CHECK(r.page.rooms[i].view_count ==
+    CHECK(r->rooms[i].room_id == "room_id" + std::to_string(i));
+    CHECK(r->rooms[i].view_count ==
           1000 - static_cast<std::int64_t>(100 * i / 19));
   }
-  CHECK(r.page.rooms.back().view_count == 900);
+  CHECK(r->rooms.back().view_count == 900);
 }
 
 TEST_CASE("The last page has an empty Next", "[decoder]") {
-  const tle::DecodeResult r = tle::DecodeRoomPage(ReadAnswer("last_page.json"));
-  REQUIRE(r.error.ok());
-  CHECK(r.page.next.empty());
-  REQUIRE(r.page.rooms.size() == 1);
-  CHECK(r.page.rooms[0].categories.empty());
-  CHECK(r.page.rooms[0].view_count == 0);
+  const PageOrError r = tle::DecodeRoomPage(ReadAnswer("last_page.json"));
+  REQUIRE(r.ok());
+  CHECK(r->next.empty());
+  REQUIRE(r->rooms.size() == 1);
+  CHECK(r->rooms[0].categories.empty());
+  CHECK(r->rooms[0].view_count == 0);
 }
 
 TEST_CASE("Error answers become kApi with code, info and request id",
           "[decoder]") {
-  tle::DecodeResult r =
-      tle::DecodeRoomPage(ReadAnswer("error_usersig_expired.json"));
-  CHECK(r.error.kind == tle::ErrorKind::kApi);
-  CHECK(r.error.code == 70001);
-  CHECK(r.error.message == "UserSig expired");
-  CHECK(r.error.request_id == "Id-0a1b2c3d4e5f-O-Seq-1");
-  CHECK(r.error.CodeLabel() == "70001");
+  PageOrError r = tle::DecodeRoomPage(ReadAnswer("error_usersig_expired.json"));
+  CHECK(r.error().kind == tle::ErrorKind::kApi);
+  CHECK(r.error().code == 70001);
+  CHECK(r.error().message == "UserSig expired");
+  CHECK(r.error().request_id == "Id-0a1b2c3d4e5f-O-Seq-1");
+  CHECK(r.error().CodeLabel() == "70001");
 
   r = tle::DecodeRoomPage(ReadAnswer("error_internal.json"));
-  CHECK(r.error.kind == tle::ErrorKind::kApi);
-  CHECK(r.error.code == 100001);
-  CHECK(r.error.request_id == "Id-internal-O-Seq-2");
+  CHECK(r.error().kind == tle::ErrorKind::kApi);
+  CHECK(r.error().code == 100001);
+  CHECK(r.error().request_id == "Id-internal-O-Seq-2");
 
   // A numeric-string ErrorCode counts as its number; the code wins over an "OK"
   // status.
   r = tle::DecodeRoomPage(
       R"({"ActionStatus":"OK","ErrorCode":"60007","RequestId":"x"})");
-  CHECK(r.error.kind == tle::ErrorKind::kApi);
-  CHECK(r.error.code == 60007);
-  CHECK(r.error.request_id == "x");
+  CHECK(r.error().kind == tle::ErrorKind::kApi);
+  CHECK(r.error().code == 60007);
+  CHECK(r.error().request_id == "x");
   r = tle::DecodeRoomPage(R"({"ErrorCode":-5})");
-  CHECK(r.error.kind == tle::ErrorKind::kApi);
-  CHECK(r.error.code == -5);
+  CHECK(r.error().kind == tle::ErrorKind::kApi);
+  CHECK(r.error().code == -5);
 }
 
 TEST_CASE("Inconsistent envelopes are kDecode", "[decoder]") {
   // FAIL with ErrorCode 0 or without one: no code to act on (see the decisions
   // in the .cc).
-  tle::DecodeResult r = tle::DecodeRoomPage(
+  PageOrError r = tle::DecodeRoomPage(
       R"({"ActionStatus":"FAIL","ErrorCode":0,"ErrorInfo":"why","RequestId":"q"})");
-  CHECK(r.error.kind == tle::ErrorKind::kDecode);
-  CHECK(r.error.request_id == "q");
-  CHECK(r.error.message.find("why") != std::string::npos);
+  CHECK(r.error().kind == tle::ErrorKind::kDecode);
+  CHECK(r.error().request_id == "q");
+  CHECK(r.error().message.find("why") != std::string::npos);
   CHECK(tle::DecodeRoomPage(R"({"ActionStatus":"FAIL","RequestId":"q"})")
-            .error.kind == tle::ErrorKind::kDecode);
+            .error()
+            .kind == tle::ErrorKind::kDecode);
   CHECK(tle::DecodeRoomPage(R"({"ErrorCode":0,"Response":{"Next":""}})")
-            .error.kind == tle::ErrorKind::kDecode);  // ActionStatus missing
+            .error()
+            .kind == tle::ErrorKind::kDecode);  // ActionStatus missing
   CHECK(tle::DecodeRoomPage(
             R"({"ActionStatus":1,"ErrorCode":0,"Response":{"Next":""}})")
-            .error.kind == tle::ErrorKind::kDecode);
+            .error()
+            .kind == tle::ErrorKind::kDecode);
   for (const char* code : {R"("abc")", "true", "{}", "[]", "1.5", "null",
                            "18446744073709551615"}) {
     INFO(code);
     r = tle::DecodeRoomPage(
         std::string(R"({"ActionStatus":"OK","RequestId":"q","ErrorCode":)") +
         code + R"(,"Response":{"Next":""}})");
-    CHECK(r.error.kind == tle::ErrorKind::kDecode);
-    CHECK(r.error.request_id == "q");
+    CHECK(r.error().kind == tle::ErrorKind::kDecode);
+    CHECK(r.error().request_id == "q");
   }
 }
 
 TEST_CASE("ErrorCode may be absent or a numeric string on success",
           "[decoder]") {
-  tle::DecodeResult r = tle::DecodeRoomPage(
+  PageOrError r = tle::DecodeRoomPage(
       R"({"ActionStatus":"OK","Response":{"Next":"","RoomList":[]}})");
-  CHECK(r.error.ok());
+  CHECK(r.ok());
   r = tle::DecodeRoomPage(
       R"({"ActionStatus":"OK","ErrorCode":"0","Response":{"Next":"a","RoomList":[]}})");
-  REQUIRE(r.error.ok());
-  CHECK(r.page.next == "a");
-  CHECK(r.page.rooms.empty());
+  REQUIRE(r.ok());
+  CHECK(r->next == "a");
+  CHECK(r->rooms.empty());
 }
 
 TEST_CASE("Response shapes", "[decoder]") {
@@ -177,80 +179,83 @@ TEST_CASE("Response shapes", "[decoder]") {
         response + "}");
   };
   SECTION("OK without Response") {
-    const tle::DecodeResult r =
+    const PageOrError r =
         tle::DecodeRoomPage(ReadAnswer("ok_without_response.json"));
-    CHECK(r.error.kind == tle::ErrorKind::kDecode);
-    CHECK(r.error.request_id == "Id-noresp");
-    CHECK(ok_with("null").error.kind == tle::ErrorKind::kDecode);
-    CHECK(ok_with("[]").error.kind == tle::ErrorKind::kDecode);
+    CHECK(r.error().kind == tle::ErrorKind::kDecode);
+    CHECK(r.error().request_id == "Id-noresp");
+    CHECK(ok_with("null").error().kind == tle::ErrorKind::kDecode);
+    CHECK(ok_with("[]").error().kind == tle::ErrorKind::kDecode);
   }
   SECTION("RoomList missing or null means no rooms") {
-    tle::DecodeResult r = ok_with(R"({"Next":"c"})");
-    REQUIRE(r.error.ok());
-    CHECK(r.page.rooms.empty());
-    CHECK(r.page.next == "c");
-    CHECK(r.page.request_id == "rid");
+    PageOrError r = ok_with(R"({"Next":"c"})");
+    REQUIRE(r.ok());
+    CHECK(r->rooms.empty());
+    CHECK(r->next == "c");
+    CHECK(r->request_id == "rid");
     r = ok_with(R"({"Next":"","RoomList":null})");
-    CHECK(r.error.ok());
+    CHECK(r.ok());
   }
   SECTION("RoomList not an array") {
     for (const char* list : {R"("x")", "{}", "1", "true"}) {
       INFO(list);
-      const tle::DecodeResult r =
+      const PageOrError r =
           ok_with(std::string(R"({"Next":"","RoomList":)") + list + "}");
-      CHECK(r.error.kind == tle::ErrorKind::kDecode);
-      CHECK(r.error.request_id == "rid");
+      CHECK(r.error().kind == tle::ErrorKind::kDecode);
+      CHECK(r.error().request_id == "rid");
     }
   }
   SECTION("Next missing is the end only when RoomList is present") {
-    tle::DecodeResult r = ok_with(R"({"RoomList":[{"RoomId":"a"}]})");
-    REQUIRE(r.error.ok());
-    CHECK(r.page.next.empty());
-    CHECK(r.page.rooms.size() == 1);
-    CHECK(ok_with("{}").error.kind == tle::ErrorKind::kDecode);
-    CHECK(ok_with(R"({"Next":null})").error.kind == tle::ErrorKind::kDecode);
+    PageOrError r = ok_with(R"({"RoomList":[{"RoomId":"a"}]})");
+    REQUIRE(r.ok());
+    CHECK(r->next.empty());
+    CHECK(r->rooms.size() == 1);
+    CHECK(ok_with("{}").error().kind == tle::ErrorKind::kDecode);
+    CHECK(ok_with(R"({"Next":null})").error().kind == tle::ErrorKind::kDecode);
   }
   SECTION("Next not a string") {
-    CHECK(ok_with(R"({"Next":5,"RoomList":[]})").error.kind ==
+    CHECK(ok_with(R"({"Next":5,"RoomList":[]})").error().kind ==
           tle::ErrorKind::kDecode);
-    CHECK(ok_with(R"({"Next":[],"RoomList":[]})").error.kind ==
+    CHECK(ok_with(R"({"Next":[],"RoomList":[]})").error().kind ==
           tle::ErrorKind::kDecode);
   }
 }
 
 TEST_CASE("Not JSON, truncated, empty and huge answers are kDecode",
           "[decoder]") {
-  CHECK(tle::DecodeRoomPage(ReadAnswer("malformed.json")).error.kind ==
+  CHECK(tle::DecodeRoomPage(ReadAnswer("malformed.json")).error().kind ==
         tle::ErrorKind::kDecode);
-  CHECK(tle::DecodeRoomPage(ReadAnswer("truncated.json")).error.kind ==
+  CHECK(tle::DecodeRoomPage(ReadAnswer("truncated.json")).error().kind ==
         tle::ErrorKind::kDecode);
-  CHECK(tle::DecodeRoomPage("").error.kind == tle::ErrorKind::kDecode);
-  CHECK(tle::DecodeRoomPage("   ").error.kind == tle::ErrorKind::kDecode);
-  CHECK(tle::DecodeRoomPage("<html>502 Bad Gateway</html>").error.kind ==
+  CHECK(tle::DecodeRoomPage("").error().kind == tle::ErrorKind::kDecode);
+  CHECK(tle::DecodeRoomPage("   ").error().kind == tle::ErrorKind::kDecode);
+  CHECK(tle::DecodeRoomPage("<html>502 Bad Gateway</html>").error().kind ==
         tle::ErrorKind::kDecode);
-  CHECK(tle::DecodeRoomPage("[]").error.kind == tle::ErrorKind::kDecode);
-  CHECK(tle::DecodeRoomPage("\"OK\"").error.kind == tle::ErrorKind::kDecode);
-  CHECK(tle::DecodeRoomPage(std::string("{\"a\":1}\0", 8)).error.kind ==
+  CHECK(tle::DecodeRoomPage("[]").error().kind == tle::ErrorKind::kDecode);
+  CHECK(tle::DecodeRoomPage("\"OK\"").error().kind == tle::ErrorKind::kDecode);
+  CHECK(tle::DecodeRoomPage(std::string("{\"a\":1}\0", 8)).error().kind ==
         tle::ErrorKind::kDecode);
   const std::string good = ReadAnswer("vendor_sample_2rooms.json");
-  CHECK(tle::DecodeRoomPage(good + "{}").error.kind ==
+  CHECK(tle::DecodeRoomPage(good + "{}").error().kind ==
         tle::ErrorKind::kDecode);  // trailing text
   // Comments and trailing commas are not JSON.
   CHECK(tle::DecodeRoomPage(
             R"({"ActionStatus":"OK",/*x*/"Response":{"Next":""}})")
-            .error.kind == tle::ErrorKind::kDecode);
+            .error()
+            .kind == tle::ErrorKind::kDecode);
   CHECK(tle::DecodeRoomPage(R"({"ActionStatus":"OK","Response":{"Next":""},})")
-            .error.kind == tle::ErrorKind::kDecode);
+            .error()
+            .kind == tle::ErrorKind::kDecode);
   // Every prefix of a good answer short of its closing brace is refused, none
   // throws.
   for (std::size_t n = 0; n < good.rfind('}'); ++n) {
     INFO(n);
-    const tle::DecodeResult r = tle::DecodeRoomPage(good.substr(0, n));
-    CHECK(r.error.kind == tle::ErrorKind::kDecode);
+    const PageOrError r = tle::DecodeRoomPage(good.substr(0, n));
+    CHECK(r.error().kind == tle::ErrorKind::kDecode);
   }
   // Deep nesting is refused, not a stack overflow.
   CHECK(tle::DecodeRoomPage(std::string(100000, '[') + std::string(100000, ']'))
-            .error.kind == tle::ErrorKind::kDecode);
+            .error()
+            .kind == tle::ErrorKind::kDecode);
 }
 
 TEST_CASE("Answers above kMaxAnswerBytes are refused without parsing",
@@ -259,25 +264,25 @@ TEST_CASE("Answers above kMaxAnswerBytes are refused without parsing",
   const std::string good = ReadAnswer("vendor_sample_2rooms.json");
   std::string big = good;
   big.append(tle::kMaxAnswerBytes - good.size(), ' ');
-  CHECK(tle::DecodeRoomPage(big).error.ok());  // exactly at the limit: parsed
+  CHECK(tle::DecodeRoomPage(big).ok());  // exactly at the limit: parsed
   big.push_back(' ');
-  const tle::DecodeResult r = tle::DecodeRoomPage(big);
-  CHECK(r.error.kind == tle::ErrorKind::kDecode);
-  CHECK(r.error.message.find("larger") != std::string::npos);
+  const PageOrError r = tle::DecodeRoomPage(big);
+  CHECK(r.error().kind == tle::ErrorKind::kDecode);
+  CHECK(r.error().message.find("larger") != std::string::npos);
 }
 
 TEST_CASE("Odd but acceptable field types", "[decoder]") {
-  const tle::DecodeResult r = tle::DecodeRoomPage(ReadAnswer("odd_types.json"));
-  REQUIRE(r.error.ok());
-  CHECK(r.page.next == "cursor-2");
-  CHECK(Rejected(r.page, tle::RejectReason::kBadField) == 0);
-  CHECK(Rejected(r.page, tle::RejectReason::kMissingRoomId) == 0);
-  REQUIRE(r.page.rooms.size() == 4);
+  const PageOrError r = tle::DecodeRoomPage(ReadAnswer("odd_types.json"));
+  REQUIRE(r.ok());
+  CHECK(r->next == "cursor-2");
+  CHECK(Rejected(*r, tle::RejectReason::kBadField) == 0);
+  CHECK(Rejected(*r, tle::RejectReason::kMissingRoomId) == 0);
+  REQUIRE(r->rooms.size() == 4);
   // Owner_Account as a number (the vendor's other sample) is kept as its
   // decimal text.
-  CHECK(r.page.rooms[0].owner_account == "144115212345678901");
+  CHECK(r->rooms[0].owner_account == "144115212345678901");
   // Numeric RoomId, numeric strings and an integral float.
-  const tle::Room& second = r.page.rooms[1];
+  const tle::Room& second = r->rooms[1];
   CHECK(second.room_id == "12345");
   CHECK(second.view_count == 42);
   CHECK(second.create_time == 1693271354);
@@ -286,13 +291,13 @@ TEST_CASE("Odd but acceptable field types", "[decoder]") {
   CHECK(second.room_name.empty());
   CHECK(second.owner_account.empty());
   CHECK(second.cover_url.empty());
-  const tle::Room& third = r.page.rooms[2];
+  const tle::Room& third = r->rooms[2];
   CHECK(third.view_count == 1000);
   CHECK(third.create_time == 1693271354);
   CHECK(third.categories.empty());
   CHECK(third.room_name.empty());
   // Unicode escapes become UTF-8; other escapes their characters.
-  const tle::Room& fourth = r.page.rooms[3];
+  const tle::Room& fourth = r->rooms[3];
   CHECK(fourth.room_name ==
         "\xe4\xb8\xad\xe6\x96\x87 \xf0\x9f\x98\x80 \"q\" \\ / \n");
   CHECK(fourth.owner_account == "\xc3\xa9");
@@ -300,14 +305,14 @@ TEST_CASE("Odd but acceptable field types", "[decoder]") {
 }
 
 TEST_CASE("Each unusable room is counted under its reason", "[decoder]") {
-  const tle::DecodeResult r = tle::DecodeRoomPage(ReadAnswer("bad_rooms.json"));
-  REQUIRE(r.error.ok());
-  REQUIRE(r.page.rooms.size() == 2);
-  CHECK(r.page.rooms[0].room_id == "first");
-  CHECK(r.page.rooms[1].room_id == "last");
-  CHECK(Rejected(r.page, tle::RejectReason::kMissingRoomId) == 6);
-  CHECK(Rejected(r.page, tle::RejectReason::kBadField) == 21);
-  CHECK(Rejected(r.page, tle::RejectReason::kDuplicate) == 0);
+  const PageOrError r = tle::DecodeRoomPage(ReadAnswer("bad_rooms.json"));
+  REQUIRE(r.ok());
+  REQUIRE(r->rooms.size() == 2);
+  CHECK(r->rooms[0].room_id == "first");
+  CHECK(r->rooms[1].room_id == "last");
+  CHECK(Rejected(*r, tle::RejectReason::kMissingRoomId) == 6);
+  CHECK(Rejected(*r, tle::RejectReason::kBadField) == 21);
+  CHECK(Rejected(*r, tle::RejectReason::kDuplicate) == 0);
 }
 
 TEST_CASE("Room field rules one by one", "[decoder]") {
@@ -315,10 +320,9 @@ TEST_CASE("Room field rules one by one", "[decoder]") {
     CHECK(Accepted(R"({"RoomId":"a"})"));
     CHECK(Accepted(R"({"RoomId":0})"));
     CHECK(Accepted(R"({"RoomId":18446744073709551615})"));
-    CHECK(
-        DecodeOne(R"({"RoomId":18446744073709551615})").page.rooms[0].room_id ==
-        "18446744073709551615");
-    CHECK(DecodeOne(R"({"RoomId":-7})").page.rooms[0].room_id == "-7");
+    CHECK(DecodeOne(R"({"RoomId":18446744073709551615})")->rooms[0].room_id ==
+          "18446744073709551615");
+    CHECK(DecodeOne(R"({"RoomId":-7})")->rooms[0].room_id == "-7");
     CHECK(MissingId(R"({})"));
     CHECK(MissingId(R"({"RoomId":""})"));
     CHECK(MissingId(R"({"RoomId":null})"));
@@ -360,17 +364,16 @@ TEST_CASE("Room field rules one by one", "[decoder]") {
       CHECK(BadField(room("\"0x10\"")));
       CHECK(BadField(room("\"99999999999999999999\"")));
     }
-    CHECK(DecodeOne(R"({"RoomId":"a","ViewCount":"007"})")
-              .page.rooms[0]
-              .view_count == 7);
-    CHECK(DecodeOne(R"({"RoomId":"a","ViewCount":5e2})")
-              .page.rooms[0]
-              .view_count == 500);
+    CHECK(
+        DecodeOne(R"({"RoomId":"a","ViewCount":"007"})")->rooms[0].view_count ==
+        7);
+    CHECK(DecodeOne(R"({"RoomId":"a","ViewCount":5e2})")->rooms[0].view_count ==
+          500);
     CHECK(BadField(R"({"RoomId":"a","ViewCount":-1})"));
     CHECK(BadField(R"({"RoomId":"a","ViewCount":"-1"})"));
     CHECK(BadField(R"({"RoomId":"a","CreateTime":-1})"));
     CHECK(DecodeOne(R"({"RoomId":"a","ActivityStatus":-9007199254740992})")
-              .page.rooms[0]
+              ->rooms[0]
               .activity_status == -9007199254740992);
     CHECK(BadField(R"({"RoomId":"a","ActivityStatus":-9007199254740993})"));
   }
@@ -388,28 +391,27 @@ TEST_CASE("Room field rules one by one", "[decoder]") {
       CHECK(BadField(room("{}")));
     }
     CHECK(DecodeOne(R"({"RoomId":"a","Owner_Account":7})")
-              .page.rooms[0]
+              ->rooms[0]
               .owner_account == "7");
     CHECK(DecodeOne(R"({"RoomId":"a","Owner_Account":7.0})")
-              .page.rooms[0]
+              ->rooms[0]
               .owner_account == "7");
     CHECK(BadField(R"({"RoomId":"a","Owner_Account":7.5})"));
     CHECK(BadField(R"({"RoomId":"a","Owner_Account":false})"));
     CHECK(BadField(R"({"RoomId":"a","Owner_Account":{}})"));
     // Embedded NUL bytes survive.
-    CHECK(DecodeOne(R"({"RoomId":"a\u0000b"})").page.rooms[0].room_id ==
+    CHECK(DecodeOne(R"({"RoomId":"a\u0000b"})")->rooms[0].room_id ==
           std::string("a\0b", 3));
   }
   SECTION("Category") {
     CHECK(DecodeOne(R"({"RoomId":"a","Category":[]})")
-              .page.rooms[0]
+              ->rooms[0]
               .categories.empty());
     CHECK(DecodeOne(R"({"RoomId":"a","Category":[3,2,1]})")
-              .page.rooms[0]
+              ->rooms[0]
               .categories == std::vector<std::int64_t>{3, 2, 1});
-    CHECK(DecodeOne(R"({"RoomId":"a","Category":[-1]})")
-              .page.rooms[0]
-              .categories == std::vector<std::int64_t>{-1});
+    CHECK(DecodeOne(R"({"RoomId":"a","Category":[-1]})")->rooms[0].categories ==
+          std::vector<std::int64_t>{-1});
     CHECK(Accepted(R"({"RoomId":"a","Category":null})"));
     CHECK(BadField(R"({"RoomId":"a","Category":[1,2,3,4]})"));
     CHECK(BadField(R"({"RoomId":"a","Category":1})"));
@@ -427,25 +429,23 @@ TEST_CASE("Room field rules one by one", "[decoder]") {
 
 TEST_CASE("Invalid UTF-8 is kept byte for byte and never fails the page",
           "[decoder]") {
-  const tle::DecodeResult r =
-      tle::DecodeRoomPage(ReadAnswer("invalid_utf8.json"));
-  REQUIRE(r.error.ok());
-  REQUIRE(r.page.rooms.size() == 2);
-  CHECK(r.page.rooms[0].room_name == "bad \xff\xfe bytes \xc3");
-  CHECK(r.page.rooms[0].owner_account == "\xe2\x82");
+  const PageOrError r = tle::DecodeRoomPage(ReadAnswer("invalid_utf8.json"));
+  REQUIRE(r.ok());
+  REQUIRE(r->rooms.size() == 2);
+  CHECK(r->rooms[0].room_name == "bad \xff\xfe bytes \xc3");
+  CHECK(r->rooms[0].owner_account == "\xe2\x82");
   // Lone surrogate escapes become U+FFFD; an escaped backslash before "ud800"
   // is no escape.
-  CHECK(r.page.rooms[1].room_name ==
-        "lone \xef\xbf\xbd end \xef\xbf\xbd x\\ud800");
-  CHECK(r.page.rooms[1].view_count == 2);
+  CHECK(r->rooms[1].room_name == "lone \xef\xbf\xbd end \xef\xbf\xbd x\\ud800");
+  CHECK(r->rooms[1].view_count == 2);
 }
 
 TEST_CASE("Lone surrogates in any position", "[decoder]") {
   const auto name = [](const std::string& escaped) {
-    const tle::DecodeResult r =
+    const PageOrError r =
         DecodeOne(R"({"RoomId":"a","RoomName":")" + escaped + "\"}");
-    REQUIRE(r.page.rooms.size() == 1);
-    return r.page.rooms[0].room_name;
+    REQUIRE(r->rooms.size() == 1);
+    return r->rooms[0].room_name;
   };
   CHECK(name("\\ud800") == "\xef\xbf\xbd");
   CHECK(name("\\uDBFF\\uDBFF") == "\xef\xbf\xbd\xef\xbf\xbd");
@@ -457,10 +457,11 @@ TEST_CASE("Lone surrogates in any position", "[decoder]") {
   // unknown).
   CHECK(Accepted(R"({"RoomId":"a","\ud800":1})"));
   // A bad escape is still a syntax error.
-  CHECK(tle::DecodeRoomPage(PageWith(R"({"RoomId":"\uZZZZ"})")).error.kind ==
+  CHECK(tle::DecodeRoomPage(PageWith(R"({"RoomId":"\uZZZZ"})")).error().kind ==
         tle::ErrorKind::kDecode);
-  CHECK(tle::DecodeRoomPage(PageWith(R"({"RoomId":"\ud800\u"})")).error.kind ==
-        tle::ErrorKind::kDecode);
+  CHECK(
+      tle::DecodeRoomPage(PageWith(R"({"RoomId":"\ud800\u"})")).error().kind ==
+      tle::ErrorKind::kDecode);
 }
 
 TEST_CASE("The fuzzing seed corpus decodes without surprises", "[decoder]") {
@@ -476,16 +477,16 @@ TEST_CASE("The fuzzing seed corpus decodes without surprises", "[decoder]") {
     const std::string body((std::istreambuf_iterator<char>(in)),
                            std::istreambuf_iterator<char>());
     INFO(entry.path().string());
-    const tle::DecodeResult r = tle::DecodeRoomPage(body);
-    if (r.error.ok()) {
-      for (const tle::Room& room : r.page.rooms) {
+    const PageOrError r = tle::DecodeRoomPage(body);
+    if (r.ok()) {
+      for (const tle::Room& room : r->rooms) {
         CHECK_FALSE(room.room_id.empty());
         CHECK(room.view_count >= 0);
         CHECK(room.categories.size() <= 3);
       }
     } else {
-      CHECK((r.error.kind == tle::ErrorKind::kApi ||
-             r.error.kind == tle::ErrorKind::kDecode));
+      CHECK((r.error().kind == tle::ErrorKind::kApi ||
+             r.error().kind == tle::ErrorKind::kDecode));
     }
     ++files;
   }
@@ -524,13 +525,13 @@ TEST_CASE("Room strings over their caps reject the room as bad_field",
   CHECK(tle::kMaxOwnerAccountBytes == 128);
   CHECK(tle::kMaxCoverUrlBytes == 2048);
   // Only the over-long room goes; the rest of the page stays.
-  const tle::DecodeResult r = tle::DecodeRoomPage(
+  const PageOrError r = tle::DecodeRoomPage(
       PageWith(R"({"RoomId":"ok1"},{"RoomId":")" + std::string(1 << 20, 'r') +
                R"("},{"RoomId":"ok2"})"));
-  REQUIRE(r.error.ok());
-  REQUIRE(r.page.rooms.size() == 2);
-  CHECK(r.page.rooms[1].room_id == "ok2");
-  CHECK(Rejected(r.page, tle::RejectReason::kBadField) == 1);
+  REQUIRE(r.ok());
+  REQUIRE(r->rooms.size() == 2);
+  CHECK(r->rooms[1].room_id == "ok2");
+  CHECK(Rejected(*r, tle::RejectReason::kBadField) == 1);
 }
 
 TEST_CASE("A cursor over 1 KiB fails the page as kDecode", "[decoder]") {
@@ -540,46 +541,47 @@ TEST_CASE("A cursor over 1 KiB fails the page as kDecode", "[decoder]") {
            std::string(length, 'c') + R"(","RoomList":[{"RoomId":"a"}]}})";
   };
   CHECK(tle::kMaxCursorBytes == 1024);
-  tle::DecodeResult r = tle::DecodeRoomPage(page(tle::kMaxCursorBytes));
-  REQUIRE(r.error.ok());
-  CHECK(r.page.next.size() == tle::kMaxCursorBytes);
+  PageOrError r = tle::DecodeRoomPage(page(tle::kMaxCursorBytes));
+  REQUIRE(r.ok());
+  CHECK(r->next.size() == tle::kMaxCursorBytes);
   for (std::size_t length : {tle::kMaxCursorBytes + 1, std::size_t{1} << 20}) {
     r = tle::DecodeRoomPage(page(length));
-    CHECK(r.error.kind == tle::ErrorKind::kDecode);
-    CHECK(r.error.request_id == "Id-c");
-    CHECK(r.error.message == "Response.Next longer than 1024 bytes (" +
-                                 std::to_string(length) + ")");
-    CHECK(r.page.next.empty());
+    CHECK(r.error().kind == tle::ErrorKind::kDecode);
+    CHECK(r.error().request_id == "Id-c");
+    CHECK(r.error().message == "Response.Next longer than 1024 bytes (" +
+                                   std::to_string(length) + ")");
+    CHECK_FALSE(r.ok());  // no cursor: a failure holds no page
   }
 }
 
 TEST_CASE("ErrorInfo and RequestId are valid UTF-8 and bounded", "[decoder]") {
   // Invalid UTF-8 and control characters in ErrorInfo.
-  tle::DecodeResult r = tle::DecodeRoomPage(
+  PageOrError r = tle::DecodeRoomPage(
       "{\"ActionStatus\":\"FAIL\",\"ErrorCode\":100002,\"ErrorInfo\":"
       "\"bad \xff\xfe \xc3 end\\n\\u0000x\",\"RequestId\":\"Id-\xff\"}");
-  CHECK(r.error.kind == tle::ErrorKind::kApi);
-  CHECK(r.error.code == 100002);
-  CHECK(r.error.message == "bad \xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd end  x");
-  CHECK(r.error.request_id == "Id-\xef\xbf\xbd");
+  CHECK(r.error().kind == tle::ErrorKind::kApi);
+  CHECK(r.error().code == 100002);
+  CHECK(r.error().message ==
+        "bad \xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd end  x");
+  CHECK(r.error().request_id == "Id-\xef\xbf\xbd");
   // A 1 MB ErrorInfo and RequestId are cut, at a character boundary.
   std::string wide;
   for (int i = 0; i < 200000; ++i) wide += "\xe7\x94\xa8";
   r = tle::DecodeRoomPage(
       R"({"ActionStatus":"FAIL","ErrorCode":70003,"ErrorInfo":")" + wide +
       R"(","RequestId":")" + std::string(1 << 20, 'q') + "\"}");
-  CHECK(r.error.code == 70003);
-  CHECK(r.error.message.size() <= tle::kMaxErrorInfoBytes);
-  CHECK(r.error.message.size() == 252 + 3);  // 84 characters and "..."
-  CHECK(r.error.message.substr(r.error.message.size() - 3) == "...");
-  CHECK(r.error.request_id.size() == tle::kMaxRequestIdBytes);
-  CHECK(r.error.request_id == std::string(125, 'q') + "...");
+  CHECK(r.error().code == 70003);
+  CHECK(r.error().message.size() <= tle::kMaxErrorInfoBytes);
+  CHECK(r.error().message.size() == 252 + 3);  // 84 characters and "..."
+  CHECK(r.error().message.substr(r.error().message.size() - 3) == "...");
+  CHECK(r.error().request_id.size() == tle::kMaxRequestIdBytes);
+  CHECK(r.error().request_id == std::string(125, 'q') + "...");
   // The ActionStatus-not-OK message carries the bounded ErrorInfo too.
   r = tle::DecodeRoomPage(
       R"({"ActionStatus":"FAIL","ErrorCode":0,"ErrorInfo":")" +
       std::string(100000, 'i') + "\"}");
-  CHECK(r.error.kind == tle::ErrorKind::kDecode);
-  CHECK(r.error.message.size() < 400);
+  CHECK(r.error().kind == tle::ErrorKind::kDecode);
+  CHECK(r.error().message.size() < 400);
 }
 
 TEST_CASE("UpstreamText repairs, blanks control characters and cuts",

@@ -72,10 +72,10 @@ class HookedSource final : public RoomSource {
  public:
   HookedSource(Latch* entered, Latch* release)
       : entered_(entered), release_(release) {}
-  DecodeResult FetchPage(const std::string&, int) override {
-    DecodeResult result;
-    result.page.request_id = "Id-threads-test";
-    return result;
+  Result<RoomPage, FetchError> FetchPage(const std::string&, int) override {
+    RoomPage page;
+    page.request_id = "Id-threads-test";
+    return page;
   }
   void Cancel() override {
     if (entered_ == nullptr || !hooked_.exchange(false)) return;

@@ -149,14 +149,14 @@ class InjectingSource final : public RoomSource {
   InjectingSource(std::unique_ptr<RoomSource> inner,
                   std::shared_ptr<Injection> injection)
       : inner_(std::move(inner)), injection_(std::move(injection)) {}
-  DecodeResult FetchPage(const std::string& next, int count) override {
+  Result<RoomPage, FetchError> FetchPage(const std::string& next,
+                                         int count) override {
     {
       std::lock_guard<std::mutex> lock(injection_->mutex);
       if (!injection_->errors.empty()) {
-        DecodeResult result;
-        result.error = injection_->errors.front();
+        FetchError error = injection_->errors.front();
         injection_->errors.pop_front();
-        return result;
+        return error;
       }
     }
     return inner_->FetchPage(next, count);
@@ -439,11 +439,12 @@ TEST_CASE("the RequestId of an answer that does not parse is still found",
   auto r = DecodeRoomPage(
       "{\"ActionStatus\":\"OK\",\"RequestId\" : \"Id-abc-O-Seq-9\","
       "\"Response\":{\"RoomList\":[{\"RoomId\":");
-  CHECK(r.error.kind == ErrorKind::kDecode);
-  CHECK(r.error.request_id == "Id-abc-O-Seq-9");
-  CHECK(DecodeRoomPage("{\"RequestId\":\"a\\\"b\",").error.request_id.empty());
-  CHECK(DecodeRoomPage("{\"RequestId\":12,").error.request_id.empty());
-  CHECK(DecodeRoomPage("<html>").error.request_id.empty());
+  CHECK(r.error().kind == ErrorKind::kDecode);
+  CHECK(r.error().request_id == "Id-abc-O-Seq-9");
+  CHECK(
+      DecodeRoomPage("{\"RequestId\":\"a\\\"b\",").error().request_id.empty());
+  CHECK(DecodeRoomPage("{\"RequestId\":12,").error().request_id.empty());
+  CHECK(DecodeRoomPage("<html>").error().request_id.empty());
 }
 
 // ---- row 5 -----------------------------------------------------------------

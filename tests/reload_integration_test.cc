@@ -17,16 +17,16 @@ namespace {
 class FixedSource final : public RoomSource {
  public:
   explicit FixedSource(int rooms) : rooms_(rooms) {}
-  DecodeResult FetchPage(const std::string&, int) override {
-    DecodeResult result;
+  Result<RoomPage, FetchError> FetchPage(const std::string&, int) override {
+    RoomPage page;
     for (int i = 0; i < rooms_; ++i) {
       Room room;
       room.room_id = "room-" + std::to_string(i);
       room.view_count = 100 - i;
-      result.page.rooms.push_back(room);
+      page.rooms.push_back(room);
     }
-    result.page.request_id = "Id-reload-test";
-    return result;
+    page.request_id = "Id-reload-test";
+    return page;
   }
 
  private:

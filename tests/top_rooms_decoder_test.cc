@@ -25,46 +25,47 @@ const char* kTotals =
     R"("TotalUniqueGiftSenders":4,"TotalLikesReceived":5)";
 
 TEST_CASE("the vendor's get_member_list sample gives its MemberCount") {
-  MemberCountResult r =
+  Result<MemberCount, FetchError> r =
       DecodeMemberList(ReadAnswer("member_list_vendor_sample.json"));
-  REQUIRE(r.error.ok());
-  CHECK(r.member_count == 2);
-  CHECK(r.request_id == "Id-a1b2c3d4e5f60718293a4b5c6d7e8f90-O-Seq-52720");
+  REQUIRE(r.ok());
+  CHECK(r->member_count == 2);
+  CHECK(r->request_id == "Id-a1b2c3d4e5f60718293a4b5c6d7e8f90-O-Seq-52720");
 }
 
 TEST_CASE("the vendor's get_room_stats sample gives the six totals") {
-  RoomStatsResult r =
+  Result<RoomStats, FetchError> r =
       DecodeRoomStats(ReadAnswer("room_stats_vendor_sample.json"));
-  REQUIRE(r.error.ok());
-  CHECK(r.totals == RoomTotals{1024, 56, 8800, 12, 3200, 450});
-  CHECK(r.request_id == "Id-0f1e2d3c4b5a69788796a5b4c3d2e1f0-O-Seq-63491");
+  REQUIRE(r.ok());
+  CHECK(r->totals == RoomTotals{1024, 56, 8800, 12, 3200, 450});
+  CHECK(r->request_id == "Id-0f1e2d3c4b5a69788796a5b4c3d2e1f0-O-Seq-63491");
 }
 
 TEST_CASE("an error answer is kApi with its code, ErrorInfo and RequestId") {
   for (const std::string& body : {ReadAnswer("error_room_not_found.json")}) {
-    MemberCountResult m = DecodeMemberList(body);
-    CHECK(m.error.kind == ErrorKind::kApi);
-    CHECK(m.error.code == 100004);
-    CHECK(m.error.message == "The room does not exist");
-    CHECK(m.error.request_id == "Id-gone-O-Seq-7");
-    RoomStatsResult s = DecodeRoomStats(body);
-    CHECK(s.error.kind == ErrorKind::kApi);
-    CHECK(s.error.code == 100004);
-    CHECK(s.error.CodeLabel() == "100004");
+    Result<MemberCount, FetchError> m = DecodeMemberList(body);
+    CHECK(m.error().kind == ErrorKind::kApi);
+    CHECK(m.error().code == 100004);
+    CHECK(m.error().message == "The room does not exist");
+    CHECK(m.error().request_id == "Id-gone-O-Seq-7");
+    Result<RoomStats, FetchError> s = DecodeRoomStats(body);
+    CHECK(s.error().kind == ErrorKind::kApi);
+    CHECK(s.error().code == 100004);
+    CHECK(s.error().CodeLabel() == "100004");
   }
-  MemberCountResult internal =
+  Result<MemberCount, FetchError> internal =
       DecodeMemberList(ReadAnswer("error_internal.json"));
-  CHECK(internal.error.code == 100001);
-  CHECK(ClassifyError(internal.error) == ErrorAction::kRetry);
+  CHECK(internal.error().code == 100001);
+  CHECK(ClassifyError(internal.error()) == ErrorAction::kRetry);
 }
 
 TEST_CASE(
     "malformed answers are kDecode, with the RequestId when there is one") {
   SECTION("truncated") {
     std::string body = ReadAnswer("member_list_vendor_sample.json");
-    MemberCountResult r = DecodeMemberList(body.substr(0, body.size() / 2));
-    CHECK(r.error.kind == ErrorKind::kDecode);
-    CHECK(r.error.request_id ==
+    Result<MemberCount, FetchError> r =
+        DecodeMemberList(body.substr(0, body.size() / 2));
+    CHECK(r.error().kind == ErrorKind::kDecode);
+    CHECK(r.error().request_id ==
           "Id-a1b2c3d4e5f60718293a4b5c6d7e8f90-O-Seq-52720");
   }
   SECTION("OK without Response, or Response not an object") {
@@ -77,14 +78,14 @@ TEST_CASE(
     };
     for (const char* body : bodies) {
       INFO(body);
-      CHECK(DecodeMemberList(body).error.kind == ErrorKind::kDecode);
-      CHECK(DecodeRoomStats(body).error.kind == ErrorKind::kDecode);
+      CHECK(DecodeMemberList(body).error().kind == ErrorKind::kDecode);
+      CHECK(DecodeRoomStats(body).error().kind == ErrorKind::kDecode);
     }
   }
   SECTION("larger than the cap") {
     std::string huge = Ok(R"({"MemberCount":1,"Pad":")" +
                           std::string(kMaxAnswerBytes, 'x') + "\"}");
-    CHECK(DecodeMemberList(huge).error.kind == ErrorKind::kDecode);
+    CHECK(DecodeMemberList(huge).error().kind == ErrorKind::kDecode);
   }
 }
 
@@ -93,50 +94,51 @@ TEST_CASE("ErrorInfo and RequestId are capped, valid UTF-8 text") {
       R"({"ActionStatus":"FAIL","ErrorCode":100001,"ErrorInfo":")" +
       std::string(1000, 'e') + "\xff\\u0001" + R"(","RequestId":")" +
       std::string(500, 'r') + R"("})";
-  MemberCountResult r = DecodeMemberList(body);
-  CHECK(r.error.code == 100001);
-  CHECK(r.error.message.size() <= kMaxErrorInfoBytes);
-  CHECK(r.error.request_id.size() <= kMaxRequestIdBytes);
-  CHECK(UpstreamText(r.error.message, kMaxErrorInfoBytes) == r.error.message);
-  RoomStatsResult bad =
+  Result<MemberCount, FetchError> r = DecodeMemberList(body);
+  CHECK(r.error().code == 100001);
+  CHECK(r.error().message.size() <= kMaxErrorInfoBytes);
+  CHECK(r.error().request_id.size() <= kMaxRequestIdBytes);
+  CHECK(UpstreamText(r.error().message, kMaxErrorInfoBytes) ==
+        r.error().message);
+  Result<RoomStats, FetchError> bad =
       DecodeRoomStats(R"({"ActionStatus":"FAIL","ErrorCode":100002,)"
                       R"("ErrorInfo":"bad \u0007 þ"})");
-  CHECK(bad.error.message.find('\x07') == std::string::npos);
-  CHECK(UpstreamText(bad.error.message, kMaxErrorInfoBytes) ==
-        bad.error.message);
+  CHECK(bad.error().message.find('\x07') == std::string::npos);
+  CHECK(UpstreamText(bad.error().message, kMaxErrorInfoBytes) ==
+        bad.error().message);
 }
 
 TEST_CASE("MemberCount must be a count") {
-  CHECK(DecodeMemberList(Ok(R"({"MemberCount":0})")).member_count == 0);
-  CHECK(DecodeMemberList(Ok(R"({"MemberCount":"17"})")).member_count == 17);
-  CHECK(DecodeMemberList(Ok(R"({"MemberCount":9.0})")).member_count == 9);
-  CHECK(DecodeMemberList(Ok(R"({"MemberCount":9007199254740992})")).error.ok());
+  CHECK(DecodeMemberList(Ok(R"({"MemberCount":0})"))->member_count == 0);
+  CHECK(DecodeMemberList(Ok(R"({"MemberCount":"17"})"))->member_count == 17);
+  CHECK(DecodeMemberList(Ok(R"({"MemberCount":9.0})"))->member_count == 9);
+  CHECK(DecodeMemberList(Ok(R"({"MemberCount":9007199254740992})")).ok());
   for (const char* bad :
        {R"({})", R"({"MemberCount":null})", R"({"MemberCount":-1})",
         R"({"MemberCount":1.5})", R"({"MemberCount":"many"})",
         R"({"MemberCount":9007199254740993})", R"({"MemberCount":true})"}) {
     INFO(bad);
-    MemberCountResult r = DecodeMemberList(Ok(bad));
-    CHECK(r.error.kind == ErrorKind::kDecode);
-    CHECK(r.error.request_id == "Id-9");
+    Result<MemberCount, FetchError> r = DecodeMemberList(Ok(bad));
+    CHECK(r.error().kind == ErrorKind::kDecode);
+    CHECK(r.error().request_id == "Id-9");
   }
 }
 
 TEST_CASE("every total must be present and a count") {
-  RoomStatsResult ok = DecodeRoomStats(
+  Result<RoomStats, FetchError> ok = DecodeRoomStats(
       Ok(std::string("{") + kTotals + R"(,"TotalMsgCount":6})"));
-  REQUIRE(ok.error.ok());
-  CHECK(ok.totals == RoomTotals{1, 2, 3, 4, 5, 6});
-  RoomStatsResult missing =
+  REQUIRE(ok.ok());
+  CHECK(ok->totals == RoomTotals{1, 2, 3, 4, 5, 6});
+  Result<RoomStats, FetchError> missing =
       DecodeRoomStats(Ok(std::string("{") + kTotals + "}"));
-  CHECK(missing.error.kind == ErrorKind::kDecode);
-  CHECK(missing.error.message.find("TotalMsgCount") != std::string::npos);
-  CHECK(missing.totals == RoomTotals{});
+  CHECK(missing.error().kind == ErrorKind::kDecode);
+  CHECK(missing.error().message.find("TotalMsgCount") != std::string::npos);
+  CHECK_FALSE(missing.ok());  // no partial totals: a failure holds none
   for (const char* bad : {"-1", "0.5", "\"x\"", "[]"}) {
     INFO(bad);
-    RoomStatsResult r = DecodeRoomStats(
+    Result<RoomStats, FetchError> r = DecodeRoomStats(
         Ok(std::string("{") + kTotals + R"(,"TotalMsgCount":)" + bad + "}"));
-    CHECK(r.error.kind == ErrorKind::kDecode);
+    CHECK(r.error().kind == ErrorKind::kDecode);
   }
 }
 

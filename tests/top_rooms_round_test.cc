@@ -114,15 +114,14 @@ using Answerer = std::function<ApiResponse(Api, const std::string&, int)>;
 ApiResponse OkAnswer(Api api, const std::string& room) {
   // Values derived from the RoomId, so a test can check each one.
   const auto n = static_cast<long long>(std::stoi(room.substr(1)));
-  ApiResponse r;
-  r.seconds = 0.05;
+  std::string body;
   if (api == Api::kGetMemberList) {
-    r.body =
+    body =
         R"({"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","RequestId":"m",)"
         R"("Response":{"Next":"","MemberCount":)" +
         std::to_string(n * 10) + R"(,"MemberList":[]}})";
   } else {
-    r.body =
+    body =
         R"({"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","RequestId":"s",)"
         R"("Response":{"TotalViewers":)" +
         std::to_string(n) + R"(,"TotalGiftsSent":)" + std::to_string(n + 1) +
@@ -131,14 +130,13 @@ ApiResponse OkAnswer(Api api, const std::string& room) {
         R"(,"TotalLikesReceived":)" + std::to_string(n + 4) +
         R"(,"TotalMsgCount":)" + std::to_string(n + 5) + "}}";
   }
-  return r;
+  return {std::move(body), 0.05};
 }
 
 ApiResponse ApiErrorAnswer(std::int64_t code) {
-  ApiResponse r;
-  r.body = R"({"ActionStatus":"FAIL","ErrorCode":)" + std::to_string(code) +
-           R"(,"ErrorInfo":"x","RequestId":"e"})";
-  return r;
+  return {R"({"ActionStatus":"FAIL","ErrorCode":)" + std::to_string(code) +
+              R"(,"ErrorInfo":"x","RequestId":"e"})",
+          0};
 }
 
 std::string RoomOf(const std::string& body) {
@@ -301,10 +299,10 @@ TEST_CASE(
   TopRoomsRound round(Rooms(4), Options(), gates.both(), &stats, 5);
   Drive d = Run(round, [](Api api, const std::string& room, int attempt) {
     if (room == "r3" && api == Api::kGetRoomStats && attempt < 2) {
-      ApiResponse r;
-      r.error.kind = attempt == 0 ? ErrorKind::kHttp : ErrorKind::kTimeout;
-      r.error.code = attempt == 0 ? 502 : 0;
-      return r;
+      FetchError error;
+      error.kind = attempt == 0 ? ErrorKind::kHttp : ErrorKind::kTimeout;
+      error.code = attempt == 0 ? 502 : 0;
+      return ApiResponse{error, 0};
     }
     return OkAnswer(api, room);
   });

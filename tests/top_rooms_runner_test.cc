@@ -28,11 +28,7 @@ std::string RoomOf(const std::string& body) {
   return body.substr(at, body.find('"', at) - at);
 }
 
-ApiResponse Body(const std::string& body) {
-  ApiResponse r;
-  r.body = body;
-  return r;
-}
+ApiResponse Body(const std::string& body) { return {body, 0}; }
 
 // Answers each request at once with `handler` (or holds it until Cancel when
 // `hold` is set), and counts the calls per API and room.
@@ -64,10 +60,7 @@ class FakeClient final : public UpstreamClient {
       held.swap(held_);
     }
     for (Done& done : held) {
-      ApiResponse r;
-      r.error.kind = ErrorKind::kNetwork;
-      r.error.message = "cancelled";
-      done(r);
+      done({FetchError{ErrorKind::kNetwork, 0, "cancelled", ""}, 0});
     }
   }
 

@@ -241,11 +241,10 @@ struct Timed {
 
 Timed TimedCall(UpstreamClient& client, Api api = Api::kGetRoomList) {
   const auto start = SteadyClock::now();
-  Timed out;
-  out.response = client.Call(api, R"({"Next":"","Count":20})");
-  out.seconds =
+  ApiResponse response = client.Call(api, R"({"Next":"","Count":20})");
+  const double seconds =
       std::chrono::duration<double>(SteadyClock::now() - start).count();
-  return out;
+  return {std::move(response), seconds};
 }
 
 // The request fails within request_timeout + 1 s, as `kind`, and its message
@@ -253,16 +252,16 @@ Timed TimedCall(UpstreamClient& client, Api api = Api::kGetRoomList) {
 void CheckFails(const Timed& t, ErrorKind kind, const std::string& part) {
   // The timings go into the test's output (ctest -V) for the record.
   std::printf("%6.3f s  %-7s %s\n", t.seconds,
-              t.response.error.CodeLabel().c_str(),
-              t.response.error.message.c_str());
-  INFO("message: " << t.response.error.message);
+              t.response.body.error().CodeLabel().c_str(),
+              t.response.body.error().message.c_str());
+  INFO("message: " << t.response.body.error().message);
   INFO("seconds: " << t.seconds);
-  CHECK(t.response.error.kind == kind);
-  CHECK(t.response.error.message.find(part) != std::string::npos);
-  CHECK(t.response.error.message.find("usersig") == std::string::npos);
-  CHECK(t.response.error.message.find("sdkappid=") == std::string::npos);
-  CHECK(t.seconds < 3.0);  // request_timeout 2 s + 1 s
-  CHECK(t.response.body.empty());
+  CHECK(t.response.body.error().kind == kind);
+  CHECK(t.response.body.error().message.find(part) != std::string::npos);
+  CHECK(t.response.body.error().message.find("usersig") == std::string::npos);
+  CHECK(t.response.body.error().message.find("sdkappid=") == std::string::npos);
+  CHECK(t.seconds < 3.0);             // request_timeout 2 s + 1 s
+  CHECK_FALSE(t.response.body.ok());  // a failure holds no body
 }
 
 }  // namespace
@@ -271,8 +270,8 @@ TEST_CASE("a good answer comes back whole, with its timing", "[client]") {
   RawServer server(Serve(GoodBody()));
   auto client = MakeHttpUpstreamClient(App(server.endpoint()));
   const Timed t = TimedCall(*client);
-  REQUIRE(t.response.error.ok());
-  CHECK(t.response.body == GoodBody());
+  REQUIRE(t.response.body.ok());
+  CHECK(*t.response.body == GoodBody());
   CHECK(t.response.seconds > 0);
   CHECK(t.response.seconds <= t.seconds);
 }
@@ -393,8 +392,8 @@ TEST_CASE("hostile upstreams fail within request_timeout + 1 s", "[client]") {
     RawServer server(Serve(std::string(kMaxAnswerBytes, ' ')));
     auto client = MakeHttpUpstreamClient(App(server.endpoint()));
     const Timed t = TimedCall(*client);
-    REQUIRE(t.response.error.ok());
-    CHECK(t.response.body.size() == kMaxAnswerBytes);
+    REQUIRE(t.response.body.ok());
+    CHECK(t.response.body->size() == kMaxAnswerBytes);
   }
   SECTION("a redirect is not followed") {
     std::atomic<int> requests{0};
@@ -408,9 +407,9 @@ TEST_CASE("hostile upstreams fail within request_timeout + 1 s", "[client]") {
     auto client = MakeHttpUpstreamClient(App(server.endpoint()));
     const Timed t = TimedCall(*client);
     CheckFails(t, ErrorKind::kHttp, "HTTP 302 (redirects are not followed");
-    CHECK(t.response.error.code == 302);
-    CHECK(t.response.error.CodeLabel() == "http_302");
-    CHECK(t.response.error.message.find(
+    CHECK(t.response.body.error().code == 302);
+    CHECK(t.response.body.error().CodeLabel() == "http_302");
+    CHECK(t.response.body.error().message.find(
               "Location: http://127.0.0.1:1/elsewhere") != std::string::npos);
     CHECK(requests == 1);
   }
@@ -422,7 +421,7 @@ TEST_CASE("hostile upstreams fail within request_timeout + 1 s", "[client]") {
     auto client = MakeHttpUpstreamClient(App(server.endpoint()));
     const Timed t = TimedCall(*client);
     CheckFails(t, ErrorKind::kHttp, "HTTP 502");
-    CHECK(t.response.error.code == 502);
+    CHECK(t.response.body.error().code == 502);
   }
   SECTION("the connection closes before an answer") {
     RawServer server([](RawConnection& c) { c.ReadRequest(); });
@@ -441,10 +440,10 @@ TEST_CASE("hostile upstreams fail within request_timeout + 1 s", "[client]") {
     const Timed t = TimedCall(*client);
     CheckFails(t, ErrorKind::kNetwork,
                "127.0.0.1 port " + std::to_string(port));
-    CHECK(t.response.error.message.find("(Connection refused)") !=
+    CHECK(t.response.body.error().message.find("(Connection refused)") !=
           std::string::npos);
-    CHECK(t.response.error.message.find("get_room_list " + endpoint + ": ") ==
-          0);
+    CHECK(t.response.body.error().message.find("get_room_list " + endpoint +
+                                               ": ") == 0);
   }
   SECTION("TLS to a server that speaks plain HTTP: kTls") {
     RawServer server([](RawConnection& c) {
@@ -478,11 +477,11 @@ TEST_CASE("after a hostile answer the next request works", "[client]") {
     }
   });
   auto client = MakeHttpUpstreamClient(App(server.endpoint()));
-  CHECK(TimedCall(*client).response.error.kind == ErrorKind::kDecode);
+  CHECK(TimedCall(*client).response.body.error().kind == ErrorKind::kDecode);
   hostile = false;
   const Timed t = TimedCall(*client);
-  REQUIRE(t.response.error.ok());
-  CHECK(t.response.body == GoodBody());
+  REQUIRE(t.response.body.ok());
+  CHECK(*t.response.body == GoodBody());
 }
 
 TEST_CASE("several requests are in flight at once", "[client]") {
@@ -498,7 +497,7 @@ TEST_CASE("several requests are in flight at once", "[client]") {
                  [&](ApiResponse r) {
                    std::lock_guard<std::mutex> lock(mutex);
                    ++done;
-                   if (r.error.ok() && r.body == GoodBody()) ++ok;
+                   if (r.body.ok() && *r.body == GoodBody()) ++ok;
                    cv.notify_all();
                  });
   }
@@ -518,11 +517,11 @@ TEST_CASE("sequential requests reuse one keep-alive connection", "[client]") {
   auto client = MakeHttpUpstreamClient(App(server.endpoint()));
   for (int i = 0; i < 10; ++i) {
     INFO("request " << i);
-    REQUIRE(TimedCall(*client).response.error.ok());
+    REQUIRE(TimedCall(*client).response.body.ok());
   }
   CHECK(server.accepted() == 1);
   // Each API has its own path on the same connection.
-  REQUIRE(TimedCall(*client, Api::kGetRoomStats).response.error.ok());
+  REQUIRE(TimedCall(*client, Api::kGetRoomStats).response.body.ok());
   CHECK(server.accepted() == 1);
 }
 
@@ -533,10 +532,10 @@ TEST_CASE("requests carry the API's path and the five query parameters",
   AppConfig app = App(server.endpoint() + "/");  // a trailing slash is fine
   app.walk.usersig_ttl = std::chrono::hours(2);
   auto client = MakeHttpUpstreamClient(app);
-  REQUIRE(TimedCall(*client, Api::kGetRoomList).response.error.ok());
-  REQUIRE(TimedCall(*client, Api::kGetMemberList).response.error.ok());
+  REQUIRE(TimedCall(*client, Api::kGetRoomList).response.body.ok());
+  REQUIRE(TimedCall(*client, Api::kGetMemberList).response.body.ok());
   client->RenewCredential();
-  REQUIRE(TimedCall(*client, Api::kGetRoomStats).response.error.ok());
+  REQUIRE(TimedCall(*client, Api::kGetRoomStats).response.body.ok());
   const std::vector<std::string> heads = recorded.All();
   REQUIRE(heads.size() == 3);
   const char* names[] = {"get_room_list", "get_member_list", "get_room_stats"};
@@ -571,7 +570,7 @@ TEST_CASE("a static usersig is sent as configured", "[client]") {
   AppConfig app = App(server.endpoint());
   app.credential = {Credential::Kind::kStaticUserSig, "static*sig-value_"};
   auto client = MakeHttpUpstreamClient(app);
-  REQUIRE(TimedCall(*client).response.error.ok());
+  REQUIRE(TimedCall(*client).response.body.ok());
   REQUIRE(!recorded.All().empty());
   CHECK(recorded.All().back().find("&usersig=static*sig-value_&random=") !=
         std::string::npos);
@@ -593,11 +592,11 @@ TEST_CASE("Cancel fails what is in flight at once, and every later Send",
   });
   const Timed t = TimedCall(*client);
   canceller.join();
-  CHECK(t.response.error.kind == ErrorKind::kNetwork);
-  CHECK(t.response.error.message == "cancelled");
+  CHECK(t.response.body.error().kind == ErrorKind::kNetwork);
+  CHECK(t.response.body.error().message == "cancelled");
   CHECK(t.seconds < 2);
   const Timed later = TimedCall(*client);
-  CHECK(later.response.error.message == "cancelled");
+  CHECK(later.response.body.error().message == "cancelled");
   CHECK(later.seconds < 0.1);
 }
 
@@ -611,7 +610,7 @@ TEST_CASE("destroying the client fails requests still in flight", "[client]") {
     auto client = MakeHttpUpstreamClient(App(server.endpoint()));
     for (int i = 0; i < 3; ++i) {
       client->Send(Api::kGetRoomStats, "{}", [&](ApiResponse r) {
-        if (r.error.message == "cancelled") ++cancelled;
+        if (r.body.error().message == "cancelled") ++cancelled;
       });
     }
     while (server.accepted() < 3) std::this_thread::sleep_for(milliseconds(5));
@@ -623,17 +622,17 @@ TEST_CASE("HttpRoomSource: one get_room_list call, decoded", "[client]") {
   RecordedHeads recorded;
   RawServer server(ServeRecording(&recorded, GoodBody()));
   HttpRoomSource source(App(server.endpoint()));
-  const DecodeResult r = source.FetchPage("cur\"sor", 7);
-  REQUIRE(r.error.ok());
-  REQUIRE(r.page.rooms.size() == 1);
-  CHECK(r.page.rooms[0].room_id == "r1");
+  const Result<RoomPage, FetchError> r = source.FetchPage("cur\"sor", 7);
+  REQUIRE(r.ok());
+  REQUIRE(r->rooms.size() == 1);
+  CHECK(r->rooms[0].room_id == "r1");
   CHECK(RoomListBody("cur\"sor\x01", 7) ==
         R"({"Next":"cur\"sor\u0001","Count":7})");
   REQUIRE(!recorded.All().empty());
   CHECK(recorded.All().back().find(
             "POST /v4/live_engine_http_srv/get_room_list?") == 0);
   source.Cancel();
-  CHECK(source.FetchPage("", 20).error.message == "cancelled");
+  CHECK(source.FetchPage("", 20).error().message == "cancelled");
 }
 
 // Proxies come from the environment. setenv is not thread-safe against
@@ -674,8 +673,8 @@ TEST_CASE("HTTP_PROXY and http_proxy are honoured, NO_PROXY bypasses them",
       ScopedEnv env(name, proxy_url.c_str());
       auto client = MakeHttpUpstreamClient(App(upstream.endpoint()));
       const Timed t = TimedCall(*client);
-      REQUIRE(t.response.error.ok());
-      CHECK(t.response.body == proxied_body);
+      REQUIRE(t.response.body.ok());
+      CHECK(*t.response.body == proxied_body);
     }
     REQUIRE(proxied_count() == before + 1);
     // Absolute form: the proxy is asked for the upstream's URL.
@@ -694,8 +693,8 @@ TEST_CASE("HTTP_PROXY and http_proxy are honoured, NO_PROXY bypasses them",
       ScopedEnv bypass(no_proxy, "localhost,127.0.0.1");
       auto client = MakeHttpUpstreamClient(App(upstream.endpoint()));
       const Timed t = TimedCall(*client);
-      REQUIRE(t.response.error.ok());
-      CHECK(t.response.body == GoodBody());
+      REQUIRE(t.response.body.ok());
+      CHECK(*t.response.body == GoodBody());
     }
     CHECK(proxied_count() == before);
   }
@@ -705,7 +704,7 @@ TEST_CASE("HTTP_PROXY and http_proxy are honoured, NO_PROXY bypasses them",
   {
     ScopedEnv env("HTTPS_PROXY", proxy_url.c_str());
     auto client = MakeHttpUpstreamClient(App(upstream.endpoint()));
-    REQUIRE(TimedCall(*client).response.error.ok());
+    REQUIRE(TimedCall(*client).response.body.ok());
   }
   CHECK(upstream.accepted() == 3);
 }

@@ -20,33 +20,30 @@ Room MakeRoom(const std::string& id, std::int64_t views) {
   return room;
 }
 
-DecodeResult Page(std::vector<Room> rooms, std::string next) {
-  DecodeResult r;
-  r.page.rooms = std::move(rooms);
-  r.page.next = std::move(next);
-  r.page.request_id = "Id-test";
-  return r;
+using PageOrError = Result<RoomPage, FetchError>;
+
+PageOrError Page(std::vector<Room> rooms, std::string next) {
+  RoomPage page;
+  page.rooms = std::move(rooms);
+  page.next = std::move(next);
+  page.request_id = "Id-test";
+  return page;
 }
 
-DecodeResult Error(ErrorKind kind, std::int64_t code) {
-  DecodeResult r;
-  r.error.kind = kind;
-  r.error.code = code;
-  r.error.message = "injected";
-  r.error.request_id = "Id-err";
-  return r;
+PageOrError Error(ErrorKind kind, std::int64_t code) {
+  return FetchError{kind, code, "injected", "Id-err"};
 }
 
 // Answers from a script, one entry per call; records what it was asked.
 class ScriptedSource final : public RoomSource {
  public:
-  explicit ScriptedSource(std::deque<DecodeResult> script)
+  explicit ScriptedSource(std::deque<PageOrError> script)
       : script_(std::move(script)) {}
-  DecodeResult FetchPage(const std::string& next, int count) override {
+  PageOrError FetchPage(const std::string& next, int count) override {
     cursors.push_back(next);
     counts.push_back(count);
     if (script_.empty()) return Error(ErrorKind::kNetwork, 0);
-    DecodeResult r = std::move(script_.front());
+    PageOrError r = std::move(script_.front());
     script_.pop_front();
     return r;
   }
@@ -56,14 +53,14 @@ class ScriptedSource final : public RoomSource {
   int renewals = 0;
 
  private:
-  std::deque<DecodeResult> script_;
+  std::deque<PageOrError> script_;
 };
 
 // A walker on a FakeClock. By default every wait (slot, backoff, interval)
 // moves the fake time and returns at once, so no test sleeps; `elapsed()` is
 // how long the walk would have taken.
 struct Harness {
-  explicit Harness(std::deque<DecodeResult> script, int max_retries = 3,
+  explicit Harness(std::deque<PageOrError> script, int max_retries = 3,
                    int max_pages = 100,
                    FakeClock::Mode mode = FakeClock::Mode::kAdvanceOnSleep,
                    double max_qps = 1000)
@@ -119,10 +116,9 @@ TEST_CASE(
 }
 
 TEST_CASE("rooms the decoder rejected are counted") {
-  DecodeResult page = Page({MakeRoom("a", 1)}, "");
-  page.page.rejected[static_cast<std::size_t>(RejectReason::kMissingRoomId)] =
-      2;
-  page.page.rejected[static_cast<std::size_t>(RejectReason::kBadField)] = 1;
+  PageOrError page = Page({MakeRoom("a", 1)}, "");
+  page->rejected[static_cast<std::size_t>(RejectReason::kMissingRoomId)] = 2;
+  page->rejected[static_cast<std::size_t>(RejectReason::kBadField)] = 1;
   Harness h({page});
   REQUIRE(h.walker->WalkOnce());
   auto v = h.walker->stats().View();
@@ -207,7 +203,7 @@ TEST_CASE("a cursor seen twice fails the walk instead of looping") {
 }
 
 TEST_CASE("a walk longer than max_pages fails") {
-  std::deque<DecodeResult> script;
+  std::deque<PageOrError> script;
   for (int i = 0; i < 10; ++i)
     script.push_back(
         Page({MakeRoom("r" + std::to_string(i), i)}, "n" + std::to_string(i)));
@@ -246,7 +242,7 @@ TEST_CASE("retries back off exponentially, with jitter, up to backoff_max") {
 }
 
 TEST_CASE("requests are paced at max_qps on the walker's clock") {
-  std::deque<DecodeResult> script;
+  std::deque<PageOrError> script;
   for (int i = 0; i < 4; ++i)
     script.push_back(
         Page({MakeRoom("r" + std::to_string(i), i)}, "n" + std::to_string(i)));
@@ -260,7 +256,7 @@ TEST_CASE("requests are paced at max_qps on the walker's clock") {
 }
 
 TEST_CASE("the walker thread walks on its interval and stops promptly") {
-  std::deque<DecodeResult> script;
+  std::deque<PageOrError> script;
   for (int i = 0; i < 100; ++i) script.push_back(Page({MakeRoom("a", i)}, ""));
   Harness h(script, 3, 100, FakeClock::Mode::kManual);
   h.walker->Start();
@@ -304,7 +300,7 @@ TEST_CASE("Start is idempotent and a stop is final") {
 // RoomSource contract asks: a FetchPage that starts after it returns at once.
 class SilentSource final : public RoomSource {
  public:
-  DecodeResult FetchPage(const std::string&, int) override {
+  PageOrError FetchPage(const std::string&, int) override {
     std::unique_lock<std::mutex> lock(mutex_);
     ++fetches_;
     changed_.notify_all();
@@ -354,7 +350,7 @@ TEST_CASE("Stop aborts a request in flight and the walk does not retry") {
 
 class ThrowingSource final : public RoomSource {
  public:
-  DecodeResult FetchPage(const std::string&, int) override {
+  PageOrError FetchPage(const std::string&, int) override {
     throw std::runtime_error("boom");
   }
 };

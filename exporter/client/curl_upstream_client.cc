@@ -312,11 +312,9 @@ class CurlUpstreamClient final : public UpstreamClient {
 
   // Hands `t` its failure without a transfer (cancelled before or during it).
   static void Fail(Transfer& t, const std::string& message) {
-    ApiResponse response;
-    response.error = {ErrorKind::kNetwork, 0, message, ""};
-    response.seconds =
+    const double seconds =
         std::chrono::duration<double>(SteadyClock::now() - t.start).count();
-    Deliver(t, std::move(response));
+    Deliver(t, {FetchError{ErrorKind::kNetwork, 0, message, ""}, seconds});
   }
 
   static void Deliver(Transfer& t, ApiResponse response) {
@@ -455,32 +453,39 @@ class CurlUpstreamClient final : public UpstreamClient {
 
   ApiResponse Outcome(Transfer& t, CURLcode code, long status,
                       long os_errno) const {
-    ApiResponse response;
-    response.seconds =
+    const double seconds =
         std::chrono::duration<double>(SteadyClock::now() - t.start).count();
-    FetchError& error = response.error;
+    return {BodyOrError(t, code, status, os_errno), seconds};
+  }
+
+  // The answer's body when the transfer ended with a whole HTTP 200 answer,
+  // else why not.
+  Result<std::string, FetchError> BodyOrError(Transfer& t, CURLcode code,
+                                              long status,
+                                              long os_errno) const {
+    FetchError error;
     const std::string where = std::string(Info(t.api).name) + " " + endpoint_;
     if (t.body_too_large || code == CURLE_FILESIZE_EXCEEDED) {
       error.kind = ErrorKind::kDecode;
       error.message = where + ": answer larger than 8 MiB";
-      return response;
+      return error;
     }
     if (t.header_line_too_long) {
       error.kind = ErrorKind::kDecode;
       error.message = where + ": answer header line longer than " +
                       std::to_string(kMaxHeaderLineBytes / 1024) + " KiB";
-      return response;
+      return error;
     }
     if (t.headers_too_large) {
       error.kind = ErrorKind::kDecode;
       error.message = where + ": answer headers larger than " +
                       std::to_string(kMaxHeaderBytes / 1024) + " KiB";
-      return response;
+      return error;
     }
     if (code == CURLE_OUT_OF_MEMORY && t.body.empty()) {
       error.kind = ErrorKind::kDecode;
       error.message = where + ": answer header line longer than curl accepts";
-      return response;
+      return error;
     }
     if (code != CURLE_OK) {
       error.kind = KindOf(code);
@@ -508,7 +513,7 @@ class CurlUpstreamClient final : public UpstreamClient {
           error.message += " (system CA store)";
         }
       }
-      return response;
+      return error;
     }
     if (status != 200) {
       error.kind = ErrorKind::kHttp;
@@ -520,10 +525,9 @@ class CurlUpstreamClient final : public UpstreamClient {
           error.message += "; Location: " + Scrub(t.location, t);
         error.message += ")";
       }
-      return response;
+      return error;
     }
-    response.body = std::move(t.body);
-    return response;
+    return std::move(t.body);
   }
 
   // Removes the UserSig from a message, and any query that names one (from

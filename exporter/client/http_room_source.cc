@@ -37,15 +37,12 @@ HttpRoomSource::HttpRoomSource(std::shared_ptr<UpstreamClient> client)
 
 HttpRoomSource::~HttpRoomSource() = default;
 
-DecodeResult HttpRoomSource::FetchPage(const std::string& next, int count) {
-  ApiResponse response =
+Result<RoomPage, FetchError> HttpRoomSource::FetchPage(const std::string& next,
+                                                       int count) {
+  const ApiResponse response =
       client_->Call(Api::kGetRoomList, RoomListBody(next, count));
-  if (!response.error.ok()) {
-    DecodeResult result;
-    result.error = std::move(response.error);
-    return result;
-  }
-  return DecodeRoomPage(response.body);
+  if (!response.body.ok()) return response.body.error();
+  return DecodeRoomPage(*response.body);
 }
 
 void HttpRoomSource::RenewCredential() { client_->RenewCredential(); }

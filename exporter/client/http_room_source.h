@@ -34,7 +34,8 @@ class HttpRoomSource final : public RoomSource {
   HttpRoomSource(HttpRoomSource&&) = delete;
   HttpRoomSource& operator=(HttpRoomSource&&) = delete;
 
-  DecodeResult FetchPage(const std::string& next, int count) override;
+  Result<RoomPage, FetchError> FetchPage(const std::string& next,
+                                         int count) override;
   void RenewCredential() override;
   void Cancel() override;
 

@@ -17,8 +17,10 @@ class RoomSource {
   virtual ~RoomSource() = default;
 
   // Fetches the page after cursor `next` ("" for the first), asking for `count`
-  // rooms (1..20). Never throws: every failure is a DecodeResult with an error.
-  virtual DecodeResult FetchPage(const std::string& next, int count) = 0;
+  // rooms (1..20): the page, or the FetchError of the request or of its
+  // answer. Never throws.
+  virtual Result<RoomPage, FetchError> FetchPage(const std::string& next,
+                                                 int count) = 0;
 
   // Called after a 70001 (UserSig expired) answer: mint a fresh credential
   // before the retry.

@@ -39,6 +39,7 @@
 #include <string_view>
 
 #include "exporter/common/fetch_error.h"
+#include "exporter/common/status.h"
 #include "exporter/config/config.h"
 
 namespace tle {
@@ -62,12 +63,14 @@ static_assert(kApis[0].api == Api::kGetRoomList &&
               kApis[1].api == Api::kGetMemberList &&
               kApis[2].api == Api::kGetRoomStats);
 
+// The outcome of one request. `body` is the answer's body when the request
+// got HTTP 200 with a complete body (its ErrorCode is for the decoder to
+// read); otherwise the FetchError: kNetwork, kTimeout, kTls, kHttp (code =
+// status) or kDecode (answer over a size cap), with a message an operator can
+// act on. `seconds` is outside the Result because both outcomes have one (the
+// request's duration metric counts failures too).
 struct ApiResponse {
-  // kNone: HTTP 200 with a complete body (its ErrorCode is for the decoder
-  // to read). Otherwise kNetwork, kTimeout, kTls, kHttp (code = status) or
-  // kDecode (body over the size cap), with a message an operator can act on.
-  FetchError error;
-  std::string body;
+  Result<std::string, FetchError> body;
   double seconds = 0;  // from sending the request to the end of the answer
 };
 

@@ -1,19 +1,26 @@
 // FetchError: the value a failed upstream request becomes.
 //
 // Failures on the walk are values, never exceptions: the client and the decoder
-// return a FetchError, the walker decides from its kind and code whether to
-// retry, and the metrics stage counts it under
-// tencent_live_api_errors_total{code=CodeLabel()}. A default-constructed
-// FetchError means "no error". Plain value type; safe to copy between threads.
+// return Result<T, FetchError> (exporter/common/status.h), a T or the
+// FetchError saying why not; the walker decides from its kind and code whether
+// to retry, and the metrics stage counts it under
+// tencent_live_api_errors_total{code=CodeLabel()}. No function signals success
+// through a FetchError: a default-constructed one (kind kNone) means "no error
+// (yet)" only where a field keeps the last error seen, such as a round's
+// last_error(), and is what Result::error() gives when the Result holds its
+// value. A Result<T, FetchError> made from one is a kDecode error "Result made
+// from no error". Plain value type; safe to copy between threads.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
+#include "exporter/common/status.h"
+
 namespace tle {
 
 enum class ErrorKind {
-  kNone,     // success
+  kNone,     // no error (a default FetchError; never a function's result)
   kApi,      // the API answered ErrorCode != 0; code holds the ErrorCode
   kHttp,     // HTTP status other than 200; code holds the status
   kNetwork,  // connection refused/reset/closed
@@ -47,6 +54,17 @@ enum class ErrorAction {
 };
 
 ErrorAction ClassifyError(const FetchError& error);
+
+// Result<T, FetchError>: see ResultErrorTraits in status.h.
+template <>
+struct ResultErrorTraits<FetchError> {
+  static FetchError MadeFromNoError() {
+    return {ErrorKind::kDecode, 0, "Result made from no error", ""};
+  }
+  static std::string Describe(const FetchError& error) {
+    return error.CodeLabel() + ": " + error.message;
+  }
+};
 
 // A one-line hint for an operator about why a request finally failed ("wrong
 // secret key or sdkappid", "not an App Administrator", ...); empty only for

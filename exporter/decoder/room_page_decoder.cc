@@ -175,8 +175,7 @@ std::optional<RejectReason> DecodeRoom(const json::value& value, Room& room) {
 // The RequestId of an answer that did not parse (truncated, malformed): the
 // first `"RequestId":"..."` in the text, if it is short plain text; else "".
 // The page inside an envelope that ParseEnvelope accepted.
-DecodeResult DecodePage(detail::Envelope& envelope) {
-  DecodeResult result;
+Result<RoomPage, FetchError> DecodePage(detail::Envelope& envelope) {
   std::string& request_id = envelope.request_id;
   const json::object* response = envelope.response;
   const json::value* list = response->if_contains("RoomList");
@@ -184,29 +183,24 @@ DecodeResult DecodePage(detail::Envelope& envelope) {
   const json::value* next = response->if_contains("Next");
   if (next != nullptr && next->is_null()) next = nullptr;
   if (list != nullptr && !list->is_array()) {
-    result.error =
-        DecodeError("Response.RoomList is not an array", std::move(request_id));
-    return result;
+    return DecodeError("Response.RoomList is not an array",
+                       std::move(request_id));
   }
   if (next != nullptr && !next->is_string()) {
-    result.error =
-        DecodeError("Response.Next is not a string", std::move(request_id));
-    return result;
+    return DecodeError("Response.Next is not a string", std::move(request_id));
   }
   if (next != nullptr && next->get_string().size() > kMaxCursorBytes) {
-    result.error = DecodeError(
-        "Response.Next longer than " + std::to_string(kMaxCursorBytes) +
-            " bytes (" + std::to_string(next->get_string().size()) + ")",
-        std::move(request_id));
-    return result;
+    return DecodeError("Response.Next longer than " +
+                           std::to_string(kMaxCursorBytes) + " bytes (" +
+                           std::to_string(next->get_string().size()) + ")",
+                       std::move(request_id));
   }
   if (list == nullptr && next == nullptr) {
-    result.error = DecodeError("Response has neither RoomList nor Next",
-                               std::move(request_id));
-    return result;
+    return DecodeError("Response has neither RoomList nor Next",
+                       std::move(request_id));
   }
 
-  RoomPage& page = result.page;
+  RoomPage page;
   if (next != nullptr)
     page.next.assign(next->get_string().data(), next->get_string().size());
   if (list != nullptr) {
@@ -222,7 +216,7 @@ DecodeResult DecodePage(detail::Envelope& envelope) {
     }
   }
   page.request_id = std::move(request_id);
-  return result;
+  return page;
 }
 
 }  // namespace
@@ -288,20 +282,14 @@ std::string UpstreamText(std::string_view text, std::size_t max_bytes) {
   return out;
 }
 
-DecodeResult DecodeRoomPage(std::string_view body) {
-  detail::Envelope envelope = detail::ParseEnvelope(body);
-  if (!envelope.error.ok()) {
-    DecodeResult result;
-    result.error = std::move(envelope.error);
-    return result;
-  }
+Result<RoomPage, FetchError> DecodeRoomPage(std::string_view body) {
+  Result<detail::Envelope, FetchError> envelope = detail::ParseEnvelope(body);
+  if (!envelope.ok()) return envelope.error();
   try {
-    return DecodePage(envelope);
+    return DecodePage(*envelope);
   } catch (const std::exception& e) {
-    DecodeResult result;
-    result.error =
-        detail::DecodeError(std::string("cannot decode answer: ") + e.what());
-    return result;
+    return detail::DecodeError(std::string("cannot decode answer: ") +
+                               e.what());
   }
 }
 

@@ -1,5 +1,5 @@
 // The decoder stage: the text of a get_room_list answer -> a page of rooms, or
-// a typed error.
+// the FetchError saying why not (Result<RoomPage, FetchError>).
 //
 // Pure functions; Boost.JSON stays inside room_page_decoder.cc. Safe to call
 // from any thread.
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "exporter/common/fetch_error.h"
+#include "exporter/common/status.h"
 #include "exporter/snapshot/room.h"
 
 namespace tle {
@@ -24,12 +25,6 @@ struct RoomPage {
   std::string next;        // Response.Next; empty means the walk is complete
   std::string request_id;  // RequestId of the answer
   std::array<int, kRejectReasonCount> rejected{};
-};
-
-struct DecodeResult {
-  FetchError error;  // kNone on success; kApi for ErrorCode != 0; kDecode for
-                     // malformed answers
-  RoomPage page;     // valid only when error.ok()
 };
 
 // Answers larger than this are refused as kDecode without being parsed (the
@@ -56,19 +51,19 @@ inline constexpr std::size_t kMaxRequestIdBytes = 128;
 // REQUIRES: max_bytes >= 3.
 std::string UpstreamText(std::string_view text, std::size_t max_bytes);
 
-// Decodes one answer body.
+// Decodes one answer body into its page, or the error:
 // - ActionStatus/ErrorCode other than OK/0 -> kApi with ErrorCode, ErrorInfo
-// and RequestId (both through UpstreamText, at their caps above).
+//   and RequestId (both through UpstreamText, at their caps above).
 // - Not JSON, not an object, OK without a Response object, RoomList not an
-// array, Next not a string
-//   -> kDecode (RequestId filled when the answer had one).
-// - A room without a usable RoomId -> rejected[kMissingRoomId]; a room with a
-// field of the wrong type
-//   (ViewCount negative, fractional or above 2^53, Category not an array of
-//   integers, ...) -> rejected[kBadField]. Numeric strings are accepted as
-//   their number; a numeric Owner_Account is kept as its decimal text; missing
-//   optional fields take their zero value. A string field over its cap above
-//   -> rejected[kBadField]; a Next over kMaxCursorBytes -> kDecode.
-DecodeResult DecodeRoomPage(std::string_view body);
+//   array, Next not a string -> kDecode (RequestId filled when the answer had
+//   one).
+// In a page, a room without a usable RoomId -> rejected[kMissingRoomId]; a
+// room with a field of the wrong type (ViewCount negative, fractional or above
+// 2^53, Category not an array of integers, ...) -> rejected[kBadField].
+// Numeric strings are accepted as their number; a numeric Owner_Account is
+// kept as its decimal text; missing optional fields take their zero value. A
+// string field over its cap above -> rejected[kBadField]; a Next over
+// kMaxCursorBytes -> kDecode.
+Result<RoomPage, FetchError> DecodeRoomPage(std::string_view body);
 
 }  // namespace tle

@@ -31,34 +31,23 @@ std::string Serialize(const json::object& body) {
 
 }  // namespace
 
-MemberCountResult DecodeMemberList(std::string_view body) {
-  MemberCountResult result;
-  detail::Envelope envelope = detail::ParseEnvelope(body);
-  result.request_id = envelope.request_id;
-  if (!envelope.error.ok()) {
-    result.error = std::move(envelope.error);
-    return result;
-  }
+Result<MemberCount, FetchError> DecodeMemberList(std::string_view body) {
+  Result<detail::Envelope, FetchError> envelope = detail::ParseEnvelope(body);
+  if (!envelope.ok()) return envelope.error();
   const std::optional<std::int64_t> count =
-      Count(*envelope.response, "MemberCount");
+      Count(*envelope->response, "MemberCount");
   if (!count) {
-    result.error = detail::DecodeError(
-        "Response.MemberCount is missing or not a count", result.request_id);
-    return result;
+    return detail::DecodeError("Response.MemberCount is missing or not a count",
+                               envelope->request_id);
   }
-  result.member_count = *count;
-  return result;
+  return MemberCount{*count, std::move(envelope->request_id)};
 }
 
-RoomStatsResult DecodeRoomStats(std::string_view body) {
-  RoomStatsResult result;
-  detail::Envelope envelope = detail::ParseEnvelope(body);
-  result.request_id = envelope.request_id;
-  if (!envelope.error.ok()) {
-    result.error = std::move(envelope.error);
-    return result;
-  }
-  RoomTotals& t = result.totals;
+Result<RoomStats, FetchError> DecodeRoomStats(std::string_view body) {
+  Result<detail::Envelope, FetchError> envelope = detail::ParseEnvelope(body);
+  if (!envelope.ok()) return envelope.error();
+  RoomStats stats;
+  RoomTotals& t = stats.totals;
   const std::array<std::pair<const char*, std::int64_t*>, 6> fields = {{
       {"TotalViewers", &t.viewers},
       {"TotalGiftsSent", &t.gifts},
@@ -68,17 +57,16 @@ RoomStatsResult DecodeRoomStats(std::string_view body) {
       {"TotalMsgCount", &t.messages},
   }};
   for (const auto& [key, out] : fields) {
-    const std::optional<std::int64_t> count = Count(*envelope.response, key);
+    const std::optional<std::int64_t> count = Count(*envelope->response, key);
     if (!count) {
-      result.error = detail::DecodeError(
+      return detail::DecodeError(
           std::string("Response.") + key + " is missing or not a count",
-          result.request_id);
-      result.totals = RoomTotals{};
-      return result;
+          envelope->request_id);
     }
     *out = *count;
   }
-  return result;
+  stats.request_id = std::move(envelope->request_id);
+  return stats;
 }
 
 std::string MemberListRequest(std::string_view room_id) {

@@ -169,17 +169,25 @@ bool TopRoomsRound::Done(TimePoint now, std::uint64_t id,
   if (stats_ != nullptr) stats_->RequestDone(response.seconds, api);
   Fetch& state = StateOf(task);
 
-  FetchError error = response.error;
-  if (error.ok()) {
-    RoomOutcome& outcome = outcomes_[task.room];
-    if (task.api == kMembers) {
-      MemberCountResult decoded = DecodeMemberList(response.body);
-      error = std::move(decoded.error);
-      if (error.ok()) outcome.member_count = decoded.member_count;
+  // No error until the request or the decoding of its answer fails.
+  FetchError error;
+  if (!response.body.ok()) {
+    error = response.body.error();
+  } else if (task.api == kMembers) {
+    const Result<MemberCount, FetchError> decoded =
+        DecodeMemberList(*response.body);
+    if (decoded.ok()) {
+      outcomes_[task.room].member_count = decoded->member_count;
     } else {
-      RoomStatsResult decoded = DecodeRoomStats(response.body);
-      error = std::move(decoded.error);
-      if (error.ok()) outcome.totals = decoded.totals;
+      error = decoded.error();
+    }
+  } else {
+    const Result<RoomStats, FetchError> decoded =
+        DecodeRoomStats(*response.body);
+    if (decoded.ok()) {
+      outcomes_[task.room].totals = decoded->totals;
+    } else {
+      error = decoded.error();
     }
   }
   if (state != Fetch::kPending) {

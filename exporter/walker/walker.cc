@@ -41,11 +41,6 @@ WalkFailure FailureFor(const FetchError& error) {
 
 }  // namespace
 
-struct Walker::FetchOutcome {
-  DecodeResult result;
-  bool stopped = false;
-};
-
 Walker::Walker(AppConfig app, std::unique_ptr<RoomSource> source,
                SnapshotPublisher publish, WalkerTuning tuning, Clock& clock)
     : app_(std::move(app)),
@@ -116,20 +111,22 @@ void Walker::Run() {
   Log(LogLevel::kInfo, "walker stopped", {{"sdkappid", app_.sdkappid}});
 }
 
-Walker::FetchOutcome Walker::FetchWithRetries(const std::string& cursor) {
+std::optional<Result<RoomPage, FetchError>> Walker::FetchWithRetries(
+    const std::string& cursor) {
   int attempt = 0;
   bool renewed = false;
   while (true) {
-    if (!limiter_.WaitForSlot(hold_until_, &stop_)) return {{}, true};
+    if (!limiter_.WaitForSlot(hold_until_, &stop_)) return std::nullopt;
     auto sent = clock_.NowSteady();
-    DecodeResult result = source_->FetchPage(cursor, app_.walk.page_size);
+    Result<RoomPage, FetchError> result =
+        source_->FetchPage(cursor, app_.walk.page_size);
     auto done = clock_.NowSteady();
     limiter_.RecordDone(done);
     stats_.RequestDone(Seconds(done - sent));
-    if (stop_.raised()) return {std::move(result), true};
-    if (result.error.ok()) return {std::move(result), false};
+    if (stop_.raised()) return std::nullopt;
+    if (result.ok()) return result;
 
-    const FetchError& error = result.error;
+    const FetchError& error = result.error();
     stats_.ApiError(error.CodeLabel());
     ErrorAction action = ClassifyError(error);
     // A throttling answer slows this app down whether or not the request is
@@ -151,7 +148,7 @@ Walker::FetchOutcome Walker::FetchWithRetries(const std::string& cursor) {
                             action == ErrorAction::kBackOffLong);
     // Giving up is reported once, by the "walk failed" line (with the likely
     // cause); only retries get a line of their own.
-    if (!retry) return {std::move(result), false};
+    if (!retry) return result;
     Log(LogLevel::kWarn, "request failed, retrying",
         {{"sdkappid", app_.sdkappid},
          {"code", error.CodeLabel()},
@@ -168,7 +165,7 @@ Walker::FetchOutcome Walker::FetchWithRetries(const std::string& cursor) {
       delay = std::chrono::milliseconds(0);
     }
     if (!clock_.SleepUntil(clock_.NowSteady() + delay, &stop_))
-      return {std::move(result), true};
+      return std::nullopt;
   }
 }
 
@@ -220,19 +217,20 @@ bool Walker::Walk() {
                       " pages",
                   nullptr);
     }
-    FetchOutcome outcome = FetchWithRetries(cursor);
-    if (outcome.stopped) {
+    std::optional<Result<RoomPage, FetchError>> fetched =
+        FetchWithRetries(cursor);
+    if (!fetched) {
       Log(LogLevel::kInfo, "walk aborted by shutdown",
           {{"sdkappid", app_.sdkappid}});
       return false;
     }
-    if (!outcome.result.error.ok()) {
-      const FetchError& error = outcome.result.error;
+    if (!fetched->ok()) {
+      const FetchError& error = fetched->error();
       std::string why = error.CodeLabel() + ": " + error.message;
       return fail(FailureFor(error), why, &error);
     }
     ++pages;
-    RoomPage& page = outcome.result.page;
+    RoomPage& page = **fetched;
     Log(LogLevel::kDebug, "page fetched",
         {{"sdkappid", app_.sdkappid},
          {"page", pages},

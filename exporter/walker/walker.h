@@ -28,6 +28,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -84,9 +85,11 @@ class Walker {
   const WalkStats& stats() const { return stats_; }
 
  private:
-  struct FetchOutcome;
   bool Walk();
-  FetchOutcome FetchWithRetries(const std::string& cursor);
+  // The page after `cursor` once retries are over, or the error it ended
+  // with; nullopt when a stop was requested meanwhile.
+  std::optional<Result<RoomPage, FetchError>> FetchWithRetries(
+      const std::string& cursor);
   std::chrono::milliseconds Backoff(int attempt);
   void Run();
 

@@ -29,21 +29,22 @@ void CheckUpstreamText(std::string_view text) {
 }
 
 void CheckRoomPage(std::string_view text) {
-  const tle::DecodeResult result = tle::DecodeRoomPage(text);
-  Require(result.error.request_id.size() <= tle::kMaxRequestIdBytes);
-  if (result.error.kind == tle::ErrorKind::kApi)
-    Require(result.error.message.size() <= tle::kMaxErrorInfoBytes);
-  if (!result.error.ok()) {
-    Require(result.error.kind == tle::ErrorKind::kApi ||
-            result.error.kind == tle::ErrorKind::kDecode);
-    Require(result.error.kind != tle::ErrorKind::kApi ||
-            result.error.code != 0);
+  const tle::Result<tle::RoomPage, tle::FetchError> result =
+      tle::DecodeRoomPage(text);
+  Require(result.error().request_id.size() <= tle::kMaxRequestIdBytes);
+  if (result.error().kind == tle::ErrorKind::kApi)
+    Require(result.error().message.size() <= tle::kMaxErrorInfoBytes);
+  if (!result.ok()) {
+    Require(result.error().kind == tle::ErrorKind::kApi ||
+            result.error().kind == tle::ErrorKind::kDecode);
+    Require(result.error().kind != tle::ErrorKind::kApi ||
+            result.error().code != 0);
     return;
   }
   constexpr std::int64_t kMaxExact = std::int64_t{1} << 53;
-  Require(result.page.next.size() <= tle::kMaxCursorBytes);
-  Require(result.page.request_id.size() <= tle::kMaxRequestIdBytes);
-  for (const tle::Room& room : result.page.rooms) {
+  Require(result->next.size() <= tle::kMaxCursorBytes);
+  Require(result->request_id.size() <= tle::kMaxRequestIdBytes);
+  for (const tle::Room& room : result->rooms) {
     Require(!room.room_id.empty());
     Require(room.room_id.size() <= tle::kMaxRoomIdBytes);
     Require(room.room_name.size() <= tle::kMaxRoomNameBytes);
@@ -55,9 +56,9 @@ void CheckRoomPage(std::string_view text) {
             room.activity_status <= kMaxExact);
     Require(room.categories.size() <= 3);
   }
-  Require(result.page.rejected[static_cast<std::size_t>(
+  Require(result->rejected[static_cast<std::size_t>(
               tle::RejectReason::kDuplicate)] == 0);
-  for (const int count : result.page.rejected) Require(count >= 0);
+  for (const int count : result->rejected) Require(count >= 0);
 }
 
 void CheckUserSig(std::string_view text) {

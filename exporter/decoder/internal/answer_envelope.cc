@@ -103,44 +103,37 @@ std::string StringField(const json::object& obj, std::string_view key,
       max_bytes);
 }
 
-void CheckEnvelope(Envelope& out) {
+// `out` with its root parsed: out itself when it is OK with a Response
+// object, else the error.
+Result<Envelope, FetchError> CheckEnvelope(Envelope out) {
   const json::object* top = out.root.if_object();
-  if (top == nullptr) {
-    out.error = DecodeError("answer is not a JSON object");
-    return;
-  }
+  if (top == nullptr) return DecodeError("answer is not a JSON object");
   out.request_id = StringField(*top, "RequestId", kMaxRequestIdBytes);
   std::int64_t code = 0;
   if (const json::value* ec = top->if_contains("ErrorCode"); ec != nullptr) {
     const std::optional<std::int64_t> n = ToInteger(*ec);
-    if (!n) {
-      out.error = DecodeError("ErrorCode is not an integer", out.request_id);
-      return;
-    }
+    if (!n) return DecodeError("ErrorCode is not an integer", out.request_id);
     code = *n;
   }
   if (code != 0) {
-    out.error.kind = ErrorKind::kApi;
-    out.error.code = code;
-    out.error.message = StringField(*top, "ErrorInfo", kMaxErrorInfoBytes);
-    out.error.request_id = out.request_id;
-    return;
+    return FetchError{ErrorKind::kApi, code,
+                      StringField(*top, "ErrorInfo", kMaxErrorInfoBytes),
+                      out.request_id};
   }
   const json::value* status = top->if_contains("ActionStatus");
   if (status == nullptr || !status->is_string() ||
       status->get_string() != "OK") {
     const std::string info = StringField(*top, "ErrorInfo", kMaxErrorInfoBytes);
-    out.error = DecodeError("ActionStatus is not OK but ErrorCode is 0" +
-                                (info.empty() ? "" : ": " + info),
-                            out.request_id);
-    return;
+    return DecodeError("ActionStatus is not OK but ErrorCode is 0" +
+                           (info.empty() ? "" : ": " + info),
+                       out.request_id);
   }
   const json::value* response = top->if_contains("Response");
   out.response = response == nullptr ? nullptr : response->if_object();
   if (out.response == nullptr) {
-    out.error =
-        DecodeError("OK answer without a Response object", out.request_id);
+    return DecodeError("OK answer without a Response object", out.request_id);
   }
+  return out;
 }
 
 }  // namespace
@@ -189,12 +182,11 @@ std::optional<std::int64_t> ToInteger(const json::value& v) {
   }
 }
 
-Envelope ParseEnvelope(std::string_view body) {
-  Envelope out;
+Result<Envelope, FetchError> ParseEnvelope(std::string_view body) {
   if (body.size() > kMaxAnswerBytes) {
-    out.error = DecodeError("answer larger than 8 MiB");
-    return out;
+    return DecodeError("answer larger than 8 MiB");
   }
+  Envelope out;
   try {
     const std::optional<std::string> repaired = RepairLoneSurrogates(body);
     const std::string_view text = repaired ? std::string_view(*repaired) : body;
@@ -205,20 +197,15 @@ Envelope ParseEnvelope(std::string_view body) {
     out.root = json::parse(json::string_view(text.data(), text.size()), ec,
                            json::storage_ptr(out.resource.get()), options);
     if (ec) {
-      out.error = DecodeError("answer is not valid JSON: " + ec.message(),
-                              SalvageRequestId(text));
-      out.request_id = out.error.request_id;
-      return out;
+      return DecodeError("answer is not valid JSON: " + ec.message(),
+                         SalvageRequestId(text));
     }
-    CheckEnvelope(out);
+    return CheckEnvelope(std::move(out));
   } catch (const std::exception& e) {
-    out.error = DecodeError(std::string("cannot decode answer: ") + e.what());
-    out.response = nullptr;
+    return DecodeError(std::string("cannot decode answer: ") + e.what());
   } catch (...) {
-    out.error = DecodeError("cannot decode answer");
-    out.response = nullptr;
+    return DecodeError("cannot decode answer");
   }
-  return out;
 }
 
 }  // namespace tle::detail

@@ -16,24 +16,28 @@
 #include <string_view>
 
 #include "exporter/common/fetch_error.h"
+#include "exporter/common/status.h"
 
 namespace tle::detail {
 
+// An answer that is OK with a Response object. Move-only (the arena).
 struct Envelope {
-  FetchError error;        // kNone when the answer is OK with a Response
   std::string request_id;  // RequestId, when the answer had one
   // Holds the parsed values (one arena per answer: a page of 20 rooms is many
   // small strings); declared before `root`, so it outlives it.
   std::unique_ptr<boost::json::monotonic_resource> resource =
       std::make_unique<boost::json::monotonic_resource>();
   boost::json::value root;
-  const boost::json::object* response = nullptr;  // into root; set when ok
+  // Into root (its table, which a move of root keeps in place); never null in
+  // an Envelope that ParseEnvelope returns.
+  const boost::json::object* response = nullptr;
 };
 
-// Parses an answer body: over kMaxAnswerBytes, not JSON, not an object, a
-// non-integer ErrorCode, ErrorCode 0 with ActionStatus other than OK, or OK
-// without a Response object -> kDecode; ErrorCode != 0 -> kApi. Never throws.
-Envelope ParseEnvelope(std::string_view body);
+// Parses an answer body into its Envelope, or the error: over kMaxAnswerBytes,
+// not JSON, not an object, a non-integer ErrorCode, ErrorCode 0 with
+// ActionStatus other than OK, or OK without a Response object -> kDecode;
+// ErrorCode != 0 -> kApi. Never throws.
+Result<Envelope, FetchError> ParseEnvelope(std::string_view body);
 
 // A JSON integer, an integral float or a decimal string -?[0-9]{1,18}, without
 // a range check beyond int64; nullopt otherwise.
