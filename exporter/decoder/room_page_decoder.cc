@@ -172,8 +172,6 @@ std::optional<RejectReason> DecodeRoom(const json::value& value, Room& room) {
   return std::nullopt;
 }
 
-// The RequestId of an answer that did not parse (truncated, malformed): the
-// first `"RequestId":"..."` in the text, if it is short plain text; else "".
 // The page inside an envelope that ParseEnvelope accepted.
 Result<RoomPage, FetchError> DecodePage(detail::Envelope& envelope) {
   std::string& request_id = envelope.request_id;
