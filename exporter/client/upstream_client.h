@@ -38,13 +38,19 @@
 #include <string>
 #include <string_view>
 
+#include "exporter/common/enum_labels.h"
 #include "exporter/common/fetch_error.h"
 #include "exporter/common/status.h"
 #include "exporter/config/config.h"
 
 namespace tle {
 
-enum class Api { kGetRoomList, kGetMemberList, kGetRoomStats };
+enum class Api {
+  kGetRoomList,
+  kGetMemberList,
+  kGetRoomStats,
+  kMaxValue = kGetRoomStats,
+};
 
 struct ApiInfo {
   Api api;
@@ -59,9 +65,8 @@ inline constexpr std::array<ApiInfo, 3> kApis{{
 inline constexpr const ApiInfo& Info(Api api) {
   return kApis[static_cast<std::size_t>(api)];
 }
-static_assert(kApis[0].api == Api::kGetRoomList &&
-              kApis[1].api == Api::kGetMemberList &&
-              kApis[2].api == Api::kGetRoomStats);
+static_assert(kApis.size() == kEnumSize<Api>);
+static_assert(InEnumOrder(kApis, &ApiInfo::api));
 
 // The outcome of one request. `body` is the answer's body when the request
 // got HTTP 200 with a complete body (its ErrorCode is for the decoder to

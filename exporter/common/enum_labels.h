@@ -26,13 +26,19 @@ template <typename Enum>
 inline constexpr std::size_t kEnumSize =
     static_cast<std::size_t>(Enum::kMaxValue) + 1;
 
-// True when row i of `table` is enumerator i.
-template <typename Enum, std::size_t N>
-constexpr bool InEnumOrder(const EnumLabels<Enum, N>& table) {
+// True when row i of `table` is enumerator i. A table whose rows carry more
+// than a label (the APIs' names and rate limits) names the member holding
+// the enumerator: InEnumOrder(kApis, &ApiInfo::api).
+template <typename Row, std::size_t N, typename Enum>
+constexpr bool InEnumOrder(const std::array<Row, N>& table, Enum Row::*value) {
   for (std::size_t i = 0; i < N; ++i) {
-    if (table[i].value != static_cast<Enum>(i)) return false;
+    if (table[i].*value != static_cast<Enum>(i)) return false;
   }
   return true;
+}
+template <typename Enum, std::size_t N>
+constexpr bool InEnumOrder(const EnumLabels<Enum, N>& table) {
+  return InEnumOrder(table, &EnumLabel<Enum>::value);
 }
 
 // REQUIRES: `table` passes the static_asserts above.
