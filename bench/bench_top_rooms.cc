@@ -20,12 +20,14 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "bench/bench_flags.h"
 #include "exporter/client/upstream_client.h"
 #include "exporter/top_rooms/top_rooms_runner.h"
 #include "simulator/simulator.h"
+#include "tests/support/rate_window.h"
 
 namespace {
 
@@ -34,19 +36,12 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 constexpr double kMemberListQps = 200;  // the vendor's limits
 constexpr double kRoomStatsQps = 100;
 
+// The most arrivals at or after `from` in any one second (the tests' count).
 int MaxInAnySecond(std::vector<SteadyTime> times, SteadyTime from) {
   times.erase(std::remove_if(times.begin(), times.end(),
                              [from](SteadyTime t) { return t < from; }),
               times.end());
-  std::sort(times.begin(), times.end());
-  int best = 0;
-  std::size_t j = 0;
-  for (std::size_t i = 0; i < times.size(); ++i) {
-    while (j < times.size() && times[j] < times[i] + std::chrono::seconds(1))
-      ++j;
-    best = std::max(best, static_cast<int>(j - i));
-  }
-  return best;
+  return tle::testing::MaxInAnySecond(std::move(times));
 }
 
 }  // namespace

@@ -105,9 +105,7 @@ class FakeBackend final : public WebBackend {
     changed_.notify_all();
   }
   bool WaitForReloads(int n) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    return changed_.wait_for(lock, std::chrono::seconds(10),
-                             [&] { return reloads_started_ >= n; });
+    return WaitFor([&] { return reloads_started_ >= n; });
   }
   int ReloadsStarted() {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -120,9 +118,7 @@ class FakeBackend final : public WebBackend {
     changed_.notify_all();
   }
   bool WaitForScrapes(int n) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    return changed_.wait_for(lock, std::chrono::seconds(10),
-                             [&] { return scrapes_in_progress_ >= n; });
+    return WaitFor([&] { return scrapes_in_progress_ >= n; });
   }
   int Held() {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -134,6 +130,13 @@ class FakeBackend final : public WebBackend {
   }
 
  private:
+  // Up to 10 s for `done` (called under mutex_) to hold.
+  template <class Done>
+  bool WaitFor(Done done) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::seconds(10), done);
+  }
+
   std::mutex mutex_;
   std::condition_variable changed_;
   bool hold_ = false;
